@@ -1,0 +1,1 @@
+"""foabench.baselines: mono separators, FOA beamformers and oracle bounds."""

@@ -1,0 +1,1 @@
+"""foabench.benchmark: the command line, training and evaluation harness, leaderboards."""

@@ -1,0 +1,41 @@
+"""The ``foabench`` command line: one subcommand per job."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import synth
+from synth import bank_cli
+from synth.audio_io import AudioError
+from synth.bank import BankError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="foabench",
+        description="Query-based spatial audio source extraction: banks, scenes, training, benchmark.",
+    )
+    parser.add_argument("--version", action="version", version=f"foabench {synth.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    bank_cli.register(sub)
+    from benchmark import demo
+
+    demo.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (BankError, AudioError, FileNotFoundError, ValueError) as exc:
+        print(f"foabench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("foabench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""foabench.manifests: scene manifests, split checks and dataset export."""

@@ -1,0 +1,1 @@
+"""foabench.model: the BSAST separator."""

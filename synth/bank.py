@@ -1,0 +1,173 @@
+"""A bank on disk: a directory of audio plus ``bank.json`` (header) and ``index.jsonl`` (one row per clip).
+
+Paths in the index are relative to the bank root; an absolute path or one that leaves the root is rejected.
+The bank fingerprint is the sha256 over the sorted (path, sha256) pairs, so it changes whenever any file does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path, PurePosixPath
+
+from synth.audio_io import atomic_write_text, sha256_file
+
+BANK_SCHEMA_VERSION = 1
+HEADER_NAME = "bank.json"
+INDEX_NAME = "index.jsonl"
+REPORT_NAME = "skipped.jsonl"
+
+
+class BankError(ValueError):
+    """A bank that cannot be used as it is (missing, malformed, from the future, or tampered with)."""
+
+
+@dataclass
+class ClipRecord:
+    """One clip of a source bank."""
+
+    path: str
+    sha256: str
+    sample_rate: int
+    original_sample_rate: int
+    channels: int
+    original_channels: int
+    num_frames: int
+    duration: float
+    labels: list[str]
+    caption: str
+    license: str
+    attribution: str
+    split_group: str
+    origin: str
+    trim_start_s: float = 0.0
+    trim_end_s: float = 0.0
+    gain_db: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, row: dict) -> ClipRecord:
+        known = {f.name for f in fields(cls)}
+        missing = known - set(row) - {"trim_start_s", "trim_end_s", "gain_db", "extra"}
+        if missing:
+            raise BankError(f"index row for {row.get('path', '?')!r} lacks {sorted(missing)}")
+        return cls(**{k: v for k, v in row.items() if k in known})
+
+
+def check_relative_path(rel: str) -> PurePosixPath:
+    """Validate a bank-relative POSIX path: not absolute, no '..', no backslashes or empty parts."""
+    p = PurePosixPath(rel)
+    if not rel or p.is_absolute() or "\\" in rel or rel.startswith("~"):
+        raise BankError(f"path {rel!r} is absolute or malformed; bank paths are relative to the bank root")
+    if any(part in ("..", "") for part in rel.split("/")):
+        raise BankError(f"path {rel!r} leaves its bank root")
+    return p
+
+
+def fingerprint(records: Iterable[ClipRecord]) -> str:
+    """sha256 over the sorted (path, sha256) pairs of a bank."""
+    h = hashlib.sha256()
+    for path, digest in sorted((r.path, r.sha256) for r in records):
+        h.update(f"{path}\t{digest}\n".encode())
+    return h.hexdigest()
+
+
+@dataclass
+class Bank:
+    """An opened bank: its root, header and clip records."""
+
+    root: Path
+    header: dict
+    records: list[ClipRecord]
+
+    @property
+    def name(self) -> str:
+        return self.header["name"]
+
+    @property
+    def kind(self) -> str:
+        return self.header["kind"]
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.header["sample_rate"])
+
+    @property
+    def fingerprint(self) -> str:
+        return self.header["fingerprint"]
+
+    def resolve(self, rel: str) -> Path:
+        """Absolute path of a bank-relative path, refusing anything that escapes the root."""
+        check_relative_path(rel)
+        root = self.root.resolve()
+        target = (root / rel).resolve()
+        if not target.is_relative_to(root):
+            raise BankError(f"path {rel!r} resolves outside bank root {root}")
+        return target
+
+    def classes(self) -> list[str]:
+        return sorted({label for r in self.records for label in r.labels})
+
+    def verify(self) -> list[str]:
+        """Re-hash every file; return one message per missing or changed file (empty when intact)."""
+        problems = []
+        for rec in self.records:
+            path = self.resolve(rec.path)
+            if not path.is_file():
+                problems.append(f"{rec.path}: missing from bank {self.root}")
+            elif sha256_file(path) != rec.sha256:
+                problems.append(f"{rec.path}: content changed (sha256 differs from the index)")
+        return problems
+
+    @classmethod
+    def open(cls, root: str | Path) -> Bank:
+        """Open a bank directory, validating its header and index."""
+        root = Path(root)
+        header_path = root / HEADER_NAME
+        if not header_path.is_file():
+            raise BankError(f"{root}: not a foabench bank (no {HEADER_NAME})")
+        try:
+            header = json.loads(header_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise BankError(f"{header_path}: malformed JSON ({exc})") from exc
+        version = header.get("schema_version")
+        if not isinstance(version, int):
+            raise BankError(f"{header_path}: missing schema_version")
+        if version > BANK_SCHEMA_VERSION:
+            raise BankError(
+                f"{header_path}: bank schema version {version} is newer than this foabench understands "
+                f"({BANK_SCHEMA_VERSION}); upgrade foabench to read it"
+            )
+        records = []
+        index_path = root / INDEX_NAME
+        with open(index_path, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    rec = ClipRecord.from_dict(json.loads(line))
+                except (json.JSONDecodeError, TypeError) as exc:
+                    raise BankError(f"{index_path}:{lineno}: malformed row ({exc})") from exc
+                check_relative_path(rec.path)
+                records.append(rec)
+        bank = cls(root=root, header=header, records=records)
+        if fingerprint(records) != header.get("fingerprint"):
+            raise BankError(f"{root}: index does not match the fingerprint in {HEADER_NAME}")
+        return bank
+
+
+def write_bank_files(root: Path, header: dict, records: list[ClipRecord], skipped: list[dict]) -> None:
+    """Write index, skip report and header atomically (header last, so a bank is complete once it exists)."""
+    records = sorted(records, key=lambda r: r.path)
+    atomic_write_text(root / INDEX_NAME, "".join(r.to_json() + "\n" for r in records))
+    atomic_write_text(
+        root / REPORT_NAME, "".join(json.dumps(s, sort_keys=True, ensure_ascii=False) + "\n" for s in skipped)
+    )
+    header = {**header, "schema_version": BANK_SCHEMA_VERSION, "num_clips": len(records)}
+    header["fingerprint"] = fingerprint(records)
+    atomic_write_text(root / HEADER_NAME, json.dumps(header, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,214 @@
+"""Build a source bank from candidate clips: load, apply the clip rules, de-duplicate, store FLAC, index.
+
+Every candidate either becomes an index row or a row of ``skipped.jsonl`` with its reason; skips are also
+reported on stderr (the first few in full). The build is deterministic: candidates are processed in the
+order given (importers sort them), and the result does not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+import synth
+from synth.audio_io import AudioError, read_audio, sha256_array, sha256_file, write_audio_atomic
+from synth.bank import HEADER_NAME, ClipRecord, check_relative_path, write_bank_files
+from synth.conditioning import ClipRejected, ClipRules, condition_clip
+
+MAX_PRINTED_SKIPS = 20
+BANK_MARKER = ".foabench-bank"
+
+
+@dataclass
+class ClipSource:
+    """A candidate clip: a file on disk (``path``) or audio made by ``loader(*loader_args) -> (wave, sr)``."""
+
+    key: str
+    rel_path: str
+    labels: list[str]
+    caption: str
+    license: str
+    attribution: str
+    split_group: str
+    path: str | None = None
+    loader: Callable[..., tuple[np.ndarray, int]] | None = None
+    loader_args: tuple = ()
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def origin(self) -> str:
+        return self.path if self.path is not None else self.key
+
+
+@dataclass
+class _Prepared:
+    clip: object | None  # ConditionedClip
+    source_sha256: str | None
+    reason: str | None = None
+    detail: str | None = None
+
+
+def _prepare(source: ClipSource, rules: ClipRules) -> _Prepared:
+    try:
+        if source.path is not None:
+            wave, sr = read_audio(source.path)
+            source_sha = sha256_file(source.path)
+        else:
+            assert source.loader is not None, f"{source.key}: neither path nor loader"
+            wave, sr = source.loader(*source.loader_args)
+            wave = np.asarray(wave, dtype=np.float32)
+            if not np.isfinite(wave).all():
+                raise AudioError(f"{source.key}: rendered audio holds NaN/Inf samples")
+            source_sha = sha256_array(wave)
+        return _Prepared(condition_clip(wave, sr, rules), source_sha)
+    except AudioError as exc:
+        return _Prepared(None, None, "bad_audio", str(exc))
+    except ClipRejected as exc:
+        return _Prepared(None, None, exc.reason, exc.detail)
+
+
+def _prepare_all(sources: list[ClipSource], rules: ClipRules, workers: int) -> Iterator[_Prepared]:
+    if workers <= 1:
+        for s in sources:
+            yield _prepare(s, rules)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(_prepare, sources, [rules] * len(sources), chunksize=4)
+
+
+class BankBuilder:
+    """Collects candidate clips and skip reports, then writes a complete bank."""
+
+    def __init__(self, root: str | Path, name: str, rules: ClipRules, description: str = ""):
+        self.root = Path(root)
+        self.name = name
+        self.rules = rules
+        self.description = description
+        self.sources: list[ClipSource] = []
+        self.skipped: list[dict] = []
+
+    def add(self, source: ClipSource) -> None:
+        check_relative_path(source.rel_path)
+        self.sources.append(source)
+
+    def extend(self, sources: Iterable[ClipSource]) -> None:
+        for s in sources:
+            self.add(s)
+
+    def skip(self, origin: str, reason: str, detail: str) -> None:
+        """Record (and report) a candidate that is refused, with its reason."""
+        entry = {"origin": origin, "reason": reason, "detail": detail}
+        self.skipped.append(entry)
+        n = len(self.skipped)
+        if n <= MAX_PRINTED_SKIPS:
+            tqdm.write(f"[skip] {entry['origin']}: {entry['reason']}: {entry['detail']}", file=sys.stderr)
+        elif n == MAX_PRINTED_SKIPS + 1:
+            tqdm.write(f"[skip] ... more skips listed in {self.root / 'skipped.jsonl'}", file=sys.stderr)
+
+    def build(self, workers: int | None = None, progress: bool = True) -> BuildResult:
+        """Process every candidate and write audio, index, skip report and header."""
+        workers = workers if workers is not None else min(4, os.cpu_count() or 1)
+        keys = Counter(s.rel_path for s in self.sources)
+        clashes = [k for k, n in keys.items() if n > 1]
+        if clashes:
+            raise ValueError(f"importer produced the same stored path twice: {clashes[:5]}")
+        self._claim_root()
+        records: list[ClipRecord] = []
+        seen_source: dict[str, tuple[str, str]] = {}  # hash -> (origin, key) of the first clip
+        seen_content: dict[str, tuple[str, str]] = {}
+        results = _prepare_all(self.sources, self.rules, workers)
+        bar = tqdm(
+            zip(self.sources, results, strict=True),
+            total=len(self.sources),
+            desc=f"bank {self.name}",
+            unit="clip",
+            disable=not progress,
+        )
+        for source, prep in bar:
+            if prep.clip is None:
+                self.skip(source.origin, prep.reason or "rejected", prep.detail or "")
+                continue
+            clip = prep.clip
+            content_sha = sha256_array(clip.wave)
+            first = seen_source.get(prep.source_sha256) or seen_content.get(content_sha)
+            if first is not None:
+                detail = (
+                    f"listed again (as {source.key}) after {first[1]}"
+                    if first[0] == source.origin
+                    else f"same content as {first[0]}"
+                )
+                self.skip(source.origin, "duplicate", detail)
+                continue
+            seen_source[prep.source_sha256] = (source.origin, source.key)
+            seen_content[content_sha] = (source.origin, source.key)
+            rel = source.rel_path + ".flac"
+            out = self.root / rel
+            write_audio_atomic(out, clip.wave, clip.sample_rate, subtype="PCM_24")
+            records.append(
+                ClipRecord(
+                    path=rel,
+                    sha256=sha256_file(out),
+                    sample_rate=clip.sample_rate,
+                    original_sample_rate=clip.original_sample_rate,
+                    channels=1,
+                    original_channels=clip.original_channels,
+                    num_frames=int(clip.wave.shape[0]),
+                    duration=round(clip.duration_s, 6),
+                    labels=list(source.labels),
+                    caption=source.caption,
+                    license=source.license,
+                    attribution=source.attribution,
+                    split_group=source.split_group,
+                    origin=source.origin,
+                    trim_start_s=round(clip.trim_start_s, 6),
+                    trim_end_s=round(clip.trim_end_s, 6),
+                    gain_db=clip.gain_db,
+                    extra=source.extra,
+                )
+            )
+        self._remove_stale_audio({r.path for r in records})
+        header = {
+            "name": self.name,
+            "kind": "sources",
+            "sample_rate": self.rules.sample_rate,
+            "description": self.description,
+            "rules": self.rules.to_dict(),
+            "generator": f"foabench {synth.__version__}",
+            "skipped": dict(sorted(Counter(s["reason"] for s in self.skipped).items())),
+        }
+        write_bank_files(self.root, header, records, self.skipped)
+        return BuildResult(self.root, records, self.skipped)
+
+    def _claim_root(self) -> None:
+        """Create the bank directory, refusing one that holds anything but an earlier foabench bank."""
+        root = self.root.resolve()
+        for s in self.sources:
+            if s.path is not None and Path(s.path).resolve().is_relative_to(root):
+                raise ValueError(f"output bank {root} contains the input {s.path}; choose another --out")
+        if root.exists() and any(root.iterdir()) and not (root / BANK_MARKER).exists():
+            raise ValueError(f"refusing to write a bank into {root}: it is not empty and not a foabench bank")
+        root.mkdir(parents=True, exist_ok=True)
+        (root / BANK_MARKER).write_text("foabench bank\n")
+        (root / HEADER_NAME).unlink(missing_ok=True)  # the bank is incomplete until the header returns
+
+    def _remove_stale_audio(self, keep: set[str]) -> None:
+        """Delete audio files of an earlier build that are not in the new index."""
+        for path in sorted(self.root.rglob("*.flac")):
+            rel = path.relative_to(self.root).as_posix()
+            if rel not in keep:
+                path.unlink()
+
+
+@dataclass
+class BuildResult:
+    root: Path
+    records: list[ClipRecord]
+    skipped: list[dict]

@@ -1,0 +1,1 @@
+"""Importers that turn folders and published datasets on disk into foabench source banks."""

@@ -1,0 +1,92 @@
+"""``foabench bank index DIR --labels CSV``: any folder of clips plus a label CSV.
+
+The CSV needs the columns ``path`` (relative to DIR) and ``labels`` (several separated by ``;``); it may add
+``caption``, ``license``, ``attribution`` and ``group`` (the split group; by default each file is its own
+group). Files without a label row and label rows without a file are reported and skipped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from synth.bank_builder import BankBuilder, BuildResult, ClipSource
+from synth.conditioning import ClipRules
+from synth.importers.common import caption_from_labels, find_audio, stored_stem
+
+REQUIRED_COLUMNS = ("path", "labels")
+
+
+def read_label_csv(csv_path: Path) -> pd.DataFrame:
+    """Read and validate a label CSV (string columns, no NaN)."""
+    if not csv_path.is_file():
+        raise FileNotFoundError(f"label CSV {csv_path} does not exist")
+    table = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"{csv_path}: missing column(s) {missing}; found {list(table.columns)}")
+    return table
+
+
+def import_folder(
+    folder: str | Path,
+    labels_csv: str | Path,
+    out: str | Path,
+    *,
+    name: str | None = None,
+    rules: ClipRules | None = None,
+    default_license: str = "unknown",
+    default_attribution: str = "",
+    workers: int | None = None,
+    progress: bool = True,
+) -> BuildResult:
+    """Import every labelled clip of ``folder`` into a bank at ``out``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is not a directory")
+    table = read_label_csv(Path(labels_csv))
+    builder = BankBuilder(
+        out,
+        name or folder.name,
+        rules or ClipRules(),
+        description=f"imported from {folder} with labels {labels_csv}",
+    )
+    rows: dict[str, dict] = {}
+    for i, row in enumerate(table.to_dict("records"), start=2):
+        rel = row["path"].strip().replace("\\", "/")
+        if rel in rows:
+            builder.skip(f"{labels_csv}:{i}", "duplicate_label_row", f"second row for {rel!r}")
+            continue
+        rows[rel] = row
+    files = {p.relative_to(folder).as_posix(): p for p in find_audio(folder)}
+    for rel in sorted(set(rows) - set(files)):
+        builder.skip(str(folder / rel), "missing_file", f"listed in {labels_csv} but not found")
+    stems: dict[str, str] = {}
+    for rel, path in files.items():
+        row = rows.get(rel)
+        if row is None:
+            builder.skip(str(path), "missing_label", f"no row for {rel!r} in {labels_csv}")
+            continue
+        labels = [x.strip() for x in row["labels"].split(";") if x.strip()]
+        if not labels:
+            builder.skip(str(path), "missing_label", f"empty labels in {labels_csv}")
+            continue
+        stem = stored_stem(rel)
+        if stem in stems:
+            builder.skip(str(path), "name_clash", f"same name without suffix as {stems[stem]}")
+            continue
+        stems[stem] = rel
+        builder.add(
+            ClipSource(
+                key=rel,
+                rel_path=stem,
+                labels=labels,
+                caption=row.get("caption", "").strip() or caption_from_labels(labels),
+                license=row.get("license", "").strip() or default_license,
+                attribution=row.get("attribution", "").strip() or default_attribution,
+                split_group=row.get("group", "").strip() or rel,
+                path=str(path),
+            )
+        )
+    return builder.build(workers=workers, progress=progress)
