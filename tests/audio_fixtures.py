@@ -71,3 +71,42 @@ def write_noise_burst(
 ) -> Path:
     """Write ``noise_burst(...)`` to ``path`` (PCM_16 by default), creating parent folders."""
     return _write(path, noise_burst(sr, seconds, channels, seed, amplitude), sr, subtype)
+
+
+def sine(
+    sr: int, seconds: float | None = None, freq: float = 1000.0, amplitude: float = 0.5, frames: int | None = None
+) -> np.ndarray:
+    """A plain mono sine (no fades), float32 of shape (frames,); ``frames`` overrides ``seconds``."""
+    n = frames if frames is not None else round(sr * (seconds or 0.0))
+    t = np.arange(n) / sr
+    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def write_wave(path: str | Path, wave: np.ndarray, sr: int, subtype: str = "PCM_16") -> Path:
+    """Write an arbitrary array to ``path`` (format from the suffix), creating parent folders."""
+    return _write(path, wave, sr, subtype)
+
+
+def write_garbage(path: str | Path, size: int = 4096, seed: int = 0) -> Path:
+    """Random bytes under an audio suffix: a file no decoder can read."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(np.random.default_rng(seed).integers(0, 256, size, dtype=np.uint8).tobytes())
+    return path
+
+
+def write_truncated_wav(path: str | Path, sr: int = 32000, seconds: float = 0.5, seed: int = 0) -> Path:
+    """A valid PCM_16 WAV tone cut to half its bytes, so the header declares more audio than the file holds."""
+    path = write_tone(path, sr, seconds, seed=seed)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def write_nonfinite_wav(
+    path: str | Path, sr: int = 32000, seconds: float = 0.5, value: float = float("nan"), seed: int = 0
+) -> Path:
+    """A 32-bit float WAV tone with one sample replaced by ``value`` (NaN or Inf)."""
+    wave = tone(sr, seconds, seed=seed)
+    wave[wave.shape[0] // 2, 0] = value
+    return _write(path, wave, sr, "FLOAT")

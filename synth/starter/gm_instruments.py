@@ -24,7 +24,7 @@ TIM_GM6MB = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
 
 SOUNDFONTS = {  # short name -> (path, licence, attribution)
     "fluidr3": (FLUID_R3, "MIT", "Fluid (R3) GM SoundFont by Frank Wen et al. (Debian fluid-soundfont-gm)"),
-    "timgm6mb": (TIM_GM6MB, "GPL-2.0", "TimGM6mb SoundFont by Tim Brechbill (shipped with pretty_midi)"),
+    "timgm6mb": (TIM_GM6MB, "GPL-2", "TimGM6mb SoundFont by Tim Brechbill (shipped with pretty_midi)"),
 }
 
 VELOCITIES = {"softly": 60, "": 100}

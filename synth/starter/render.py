@@ -15,6 +15,7 @@ import pretty_midi
 from synth.audio_io import read_audio
 
 RENDER_RATE = 44100
+GM_PEAK = 0.5  # GM renders are scaled to a -6 dBFS peak; dynamics stay in the velocity layers
 
 
 def _require(tool: str, package: str) -> str:
@@ -29,7 +30,8 @@ def render_midi_notes(
 ) -> tuple[np.ndarray, int]:
     """Render (pitch, start s, end s, velocity) notes of one GM program with FluidSynth; returns (wave, sr).
 
-    Reverb and chorus are off; the output is FluidSynth's float stereo mix at 44.1 kHz.
+    Reverb and chorus are off; the output is FluidSynth's float stereo mix at 44.1 kHz, scaled to a
+    peak of GM_PEAK (scene levels are set later by SNR; softness remains in the velocity layer's timbre).
     """
     exe = _require("fluidsynth", "fluidsynth")
     pm = pretty_midi.PrettyMIDI(resolution=960, initial_tempo=120.0)
@@ -67,7 +69,11 @@ def render_midi_notes(
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0 or not wav.is_file():
             raise RuntimeError(f"fluidsynth failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
-        return read_audio(wav)
+        wave, sr = read_audio(wav)
+    peak = float(np.abs(wave).max())
+    if peak == 0.0:
+        raise RuntimeError(f"fluidsynth rendered silence for program {program} notes {notes[:3]}")
+    return (wave * np.float32(GM_PEAK / peak)).astype(np.float32), sr
 
 
 def render_festival(voice: str, text: str) -> tuple[np.ndarray, int]:
