@@ -84,9 +84,21 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     return wave, int(sr)
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
 def _atomic_target(path: Path) -> tuple[int, str]:
+    """A temp file beside ``path`` with the permissions a plain ``open`` would give (mkstemp's are 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.chmod(tmp, _FILE_MODE)
+    return fd, tmp
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

@@ -87,8 +87,16 @@ def _prepare_all(sources: list[ClipSource], rules: ClipRules, workers: int) -> I
 class BankBuilder:
     """Collects candidate clips and skip reports, then writes a complete bank."""
 
-    def __init__(self, root: str | Path, name: str, rules: ClipRules, description: str = ""):
+    def __init__(
+        self,
+        root: str | Path,
+        name: str,
+        rules: ClipRules,
+        description: str = "",
+        source_root: str | Path | None = None,
+    ):
         self.root = Path(root)
+        self.source_root = Path(source_root) if source_root is not None else None
         self.name = name
         self.rules = rules
         self.description = description
@@ -190,6 +198,11 @@ class BankBuilder:
     def _claim_root(self) -> None:
         """Create the bank directory, refusing one that holds anything but an earlier foabench bank."""
         root = self.root.resolve()
+        if self.source_root is not None and root.is_relative_to(self.source_root.resolve()):
+            raise ValueError(
+                f"output bank {root} lies inside the folder being imported ({self.source_root}); "
+                "choose an --out outside it"
+            )
         for s in self.sources:
             if s.path is not None and Path(s.path).resolve().is_relative_to(root):
                 raise ValueError(f"output bank {root} contains the input {s.path}; choose another --out")

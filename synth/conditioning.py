@@ -123,9 +123,12 @@ def condition_clip(wave: np.ndarray, sample_rate: int, rules: ClipRules) -> Cond
     peak = float(np.abs(out).max())
     gain_db = 0.0
     if peak > rules.peak_ceiling:  # resampling overshoot on loud material: scale down, and record it
-        gain = rules.peak_ceiling / peak
-        out = (out * gain).astype(np.float32)
-        gain_db = 20.0 * np.log10(gain)
+        gain = np.float32(rules.peak_ceiling / peak)
+        top = np.abs(out).max()  # float32; float32 products round monotonically, so this bounds every sample
+        while float(top * gain) > rules.peak_ceiling:  # stay at or below the ceiling despite rounding
+            gain = np.nextafter(gain, np.float32(0))
+        out = out * gain
+        gain_db = 20.0 * float(np.log10(gain))
     return ConditionedClip(
         wave=out,
         sample_rate=rules.sample_rate,

@@ -159,11 +159,6 @@ def test_overwrite_replaces_and_leaves_no_part_files(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.flac"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audio_io._atomic_target uses tempfile.mkstemp, whose files are mode 0600; os.replace keeps that "
-    "mode, so every bank file ends up unreadable to group/others whatever the umask",
-)
 def test_atomic_write_respects_umask(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:

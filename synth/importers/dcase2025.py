@@ -137,6 +137,7 @@ def import_dcase2025(
         name,
         rules or ClipRules(),
         description=f"DCASE 2025 Task 4 dev set ({', '.join(splits)}) from {root}",
+        source_root=root,
     )
     for folder_name, role in ROLES.items():
         for s in splits:

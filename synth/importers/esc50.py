@@ -118,7 +118,9 @@ def import_esc50(
     table = read_meta(meta_path)
     if not audio_dir.is_dir():
         raise FileNotFoundError(f"ESC-50 audio folder {audio_dir} does not exist")
-    builder = BankBuilder(out, "esc50", rules or ClipRules(), description=f"ESC-50 imported from {root}")
+    builder = BankBuilder(
+        out, "esc50", rules or ClipRules(), description=f"ESC-50 imported from {root}", source_root=root
+    )
     rows: dict[str, dict] = {}
     for i, row in enumerate(table.to_dict("records"), start=2):
         filename = row["filename"].strip()

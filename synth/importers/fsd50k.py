@@ -180,7 +180,11 @@ def import_fsd50k(
     vocabulary = read_vocabulary(root / GROUND_TRUTH / VOCABULARY)
     name = "fsd50k" if subset == "all" else f"fsd50k-{subset}"
     builder = BankBuilder(
-        out, name, rules or ClipRules(), description=f"FSD50K ({', '.join(subsets)}) imported from {root}"
+        out,
+        name,
+        rules or ClipRules(),
+        description=f"FSD50K ({', '.join(subsets)}) imported from {root}",
+        source_root=root,
     )
     for s in subsets:
         _add_subset(builder, root, s, vocabulary)

@@ -51,6 +51,7 @@ def import_folder(
         name or folder.name,
         rules or ClipRules(),
         description=f"imported from {folder} with labels {labels_csv}",
+        source_root=folder,
     )
     rows: dict[str, dict] = {}
     for i, row in enumerate(table.to_dict("records"), start=2):
