@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
+
+from synth.bank_builder import BankBuilder
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".mp3")
 
@@ -45,3 +48,33 @@ def license_name(value: str) -> str:
     if kind.lower() == "publicdomain" and code.lower() == "zero":
         return "CC0-1.0"
     return f"CC-{code.upper()}-{version}"
+
+
+def pair_rows_with_files(
+    builder: BankBuilder,
+    table_path: Path,
+    rows: Iterable[dict],
+    key_column: str,
+    files: dict[str, Path],
+    expected_path: Callable[[str], Path],
+) -> Iterator[tuple[str, Path, dict]]:
+    """Match a label table's rows to audio files by key, yielding (key, file, row) in file order.
+
+    Repeated rows, rows whose file is missing (named by ``expected_path(key)``) and files without a row are
+    reported to the builder as skips, never dropped silently.
+    """
+    by_key: dict[str, dict] = {}
+    for line, row in enumerate(rows, start=2):  # line 1 is the header
+        key = str(row[key_column]).strip().replace("\\", "/")
+        if key in by_key:
+            builder.skip(f"{table_path}:{line}", "duplicate_label_row", f"second row for {key!r}")
+            continue
+        by_key[key] = row
+    for key in sorted(set(by_key) - set(files)):
+        builder.skip(str(expected_path(key)), "missing_file", f"listed in {table_path} but not found")
+    for key, path in files.items():
+        row = by_key.get(key)
+        if row is None:
+            builder.skip(str(path), "missing_label", f"no row for {key!r} in {table_path}")
+            continue
+        yield key, path, row

@@ -13,7 +13,7 @@ import pandas as pd
 
 from synth.bank_builder import BankBuilder, BuildResult, ClipSource
 from synth.conditioning import ClipRules
-from synth.importers.common import caption_from_labels, find_audio
+from synth.importers.common import caption_from_labels, find_audio, pair_rows_with_files
 
 COLUMNS = ("filename", "fold", "target", "category", "esc10", "src_file", "take")
 LICENSE = "CC-BY-NC-3.0"
@@ -121,22 +121,12 @@ def import_esc50(
     builder = BankBuilder(
         out, "esc50", rules or ClipRules(), description=f"ESC-50 imported from {root}", source_root=root
     )
-    rows: dict[str, dict] = {}
-    for i, row in enumerate(table.to_dict("records"), start=2):
-        filename = row["filename"].strip()
-        if filename in rows:
-            builder.skip(f"{meta_path}:{i}", "duplicate_label_row", f"second row for {filename!r}")
-            continue
-        rows[filename] = row
     files = {p.relative_to(audio_dir).as_posix(): p for p in find_audio(audio_dir)}
-    for filename in sorted(set(rows) - set(files)):
-        builder.skip(str(audio_dir / filename), "missing_file", f"listed in {meta_path} but not found")
     stems: dict[str, str] = {}
-    for filename, path in files.items():
-        row = rows.get(filename)
-        if row is None:
-            builder.skip(str(path), "missing_label", f"no row for {filename!r} in {meta_path}")
-            continue
+    matched = pair_rows_with_files(
+        builder, meta_path, table.to_dict("records"), "filename", files, lambda name: audio_dir / name
+    )
+    for filename, path, row in matched:
         category = row["category"].strip()
         if not category:
             builder.skip(str(path), "missing_label", f"empty category in {meta_path}")

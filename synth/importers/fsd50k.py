@@ -18,7 +18,7 @@ import pandas as pd
 
 from synth.bank_builder import BankBuilder, BuildResult, ClipSource
 from synth.conditioning import ClipRules
-from synth.importers.common import AUDIO_SUFFIXES, find_audio, humanize_label, license_name
+from synth.importers.common import AUDIO_SUFFIXES, find_audio, humanize_label, license_name, pair_rows_with_files
 
 SUBSETS = ("dev", "eval")
 GROUND_TRUTH = "FSD50K.ground_truth"
@@ -134,22 +134,11 @@ def _add_subset(builder: BankBuilder, root: Path, subset: str, vocabulary: dict[
     """Queue every labelled clip of one subset, reporting rows without audio and audio without rows."""
     csv_path = root / GROUND_TRUTH / f"{subset}.csv"
     audio_dir = root / f"FSD50K.{subset}_audio"
-    rows: dict[str, dict] = {}
-    for i, row in enumerate(read_ground_truth(csv_path, subset).to_dict("records"), start=2):
-        fname = row["fname"].strip()
-        if fname in rows:
-            builder.skip(f"{csv_path}:{i}", "duplicate_label_row", f"second row for {fname!r}")
-            continue
-        rows[fname] = row
     info = read_clips_info(root, subset)
     files = {p.relative_to(audio_dir).with_suffix("").as_posix(): p for p in find_audio(audio_dir)}
-    for fname in sorted(set(rows) - set(files)):
-        builder.skip(str(audio_dir / f"{fname}.wav"), "missing_file", f"listed in {csv_path} but not found")
-    for fname, path in files.items():
-        row = rows.get(fname)
-        if row is None:
-            builder.skip(str(path), "missing_label", f"no row for {fname!r} in {csv_path}")
-            continue
+    table = read_ground_truth(csv_path, subset).to_dict("records")
+    matched = pair_rows_with_files(builder, csv_path, table, "fname", files, lambda f: audio_dir / f"{f}.wav")
+    for fname, path, row in matched:
         labels, mids = _split_list(row["labels"]), _split_list(row["mids"])
         if not labels:
             builder.skip(str(path), "missing_label", f"empty labels in {csv_path}")

@@ -13,7 +13,7 @@ import pandas as pd
 
 from synth.bank_builder import BankBuilder, BuildResult, ClipSource
 from synth.conditioning import ClipRules
-from synth.importers.common import caption_from_labels, find_audio, stored_stem
+from synth.importers.common import caption_from_labels, find_audio, pair_rows_with_files, stored_stem
 
 REQUIRED_COLUMNS = ("path", "labels")
 
@@ -53,22 +53,12 @@ def import_folder(
         description=f"imported from {folder} with labels {labels_csv}",
         source_root=folder,
     )
-    rows: dict[str, dict] = {}
-    for i, row in enumerate(table.to_dict("records"), start=2):
-        rel = row["path"].strip().replace("\\", "/")
-        if rel in rows:
-            builder.skip(f"{labels_csv}:{i}", "duplicate_label_row", f"second row for {rel!r}")
-            continue
-        rows[rel] = row
     files = {p.relative_to(folder).as_posix(): p for p in find_audio(folder)}
-    for rel in sorted(set(rows) - set(files)):
-        builder.skip(str(folder / rel), "missing_file", f"listed in {labels_csv} but not found")
     stems: dict[str, str] = {}
-    for rel, path in files.items():
-        row = rows.get(rel)
-        if row is None:
-            builder.skip(str(path), "missing_label", f"no row for {rel!r} in {labels_csv}")
-            continue
+    matched = pair_rows_with_files(
+        builder, Path(labels_csv), table.to_dict("records"), "path", files, lambda rel: folder / rel
+    )
+    for rel, path, row in matched:
         labels = [x.strip() for x in row["labels"].split(";") if x.strip()]
         if not labels:
             builder.skip(str(path), "missing_label", f"empty labels in {labels_csv}")

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from synth.bank_builder import ClipSource
-from synth.starter.debian_copyright import licence_for
+from synth.starter.debian_copyright import licence_for, package_licences
 
 HYDROGEN_KITS = Path("/usr/share/hydrogen/data/drumkits")
 SONIC_PI_SAMPLES = Path("/usr/share/sonic-pi/samples")
@@ -54,19 +54,18 @@ def _caption(label: str, instrument_name: str, dynamic: str) -> str:
 
 
 def _kit_licence(kit_dir: Path, root: ET.Element, ns: str) -> tuple[str, str]:
-    norm = re.sub(r"[^a-z0-9]", "", kit_dir.name.lower())
-    for upstream in (f"drumkits/{kit_dir.name}.h2drumkit",):
-        stanza = licence_for("hydrogen-drumkits", upstream)
-        if stanza is None:  # kit folders sometimes carry a version suffix the archive name lacks
-            from synth.starter.debian_copyright import package_licences
-
-            for st in package_licences("hydrogen-drumkits"):
-                for pat in st.patterns:
-                    stem = re.sub(r"[^a-z0-9]", "", Path(pat).stem.lower())
-                    if stem and pat.endswith(".h2drumkit") and norm.startswith(stem):
-                        stanza = st
-        if stanza is not None:
-            return stanza.license, stanza.copyright
+    """(licence, copyright holder) of a kit from Debian's copyright file, else from its drumkit.xml."""
+    stanza = licence_for("hydrogen-drumkits", f"drumkits/{kit_dir.name}.h2drumkit")
+    if stanza is None:  # kit folders sometimes carry a version suffix that the archive name lacks
+        norm = re.sub(r"[^a-z0-9]", "", kit_dir.name.lower())
+        for candidate in package_licences("hydrogen-drumkits"):
+            stems = [
+                re.sub(r"[^a-z0-9]", "", Path(p).stem.lower()) for p in candidate.patterns if p.endswith(".h2drumkit")
+            ]
+            if any(stem and norm.startswith(stem) for stem in stems):
+                stanza = candidate
+    if stanza is not None:
+        return stanza.license, stanza.copyright
     return (root.findtext(f"{ns}license") or "unknown").strip(), (root.findtext(f"{ns}author") or "").strip()
 
 
