@@ -120,11 +120,10 @@ def condition_clip(wave: np.ndarray, sample_rate: int, rules: ClipRules) -> Cond
         trimmed = trimmed[: round(rules.max_duration_s * sample_rate)]
         end = start + trimmed.shape[0]
     out = resample(trimmed, sample_rate, rules.sample_rate)
-    peak = float(np.abs(out).max())
+    top = np.abs(out).max()  # float32; float32 products round monotonically, so top * gain bounds every sample
     gain_db = 0.0
-    if peak > rules.peak_ceiling:  # resampling overshoot on loud material: scale down, and record it
-        gain = np.float32(rules.peak_ceiling / peak)
-        top = np.abs(out).max()  # float32; float32 products round monotonically, so this bounds every sample
+    if float(top) > rules.peak_ceiling:  # resampling overshoot on loud material: scale down, and record it
+        gain = np.float32(rules.peak_ceiling / float(top))
         while float(top * gain) > rules.peak_ceiling:  # stay at or below the ceiling despite rounding
             gain = np.nextafter(gain, np.float32(0))
         out = out * gain

@@ -18,11 +18,20 @@ RENDER_RATE = 44100
 GM_PEAK = 0.5  # GM renders are scaled to a -6 dBFS peak; dynamics stay in the velocity layers
 
 
-def _require(tool: str, package: str) -> str:
+def _run_to_wav(tool: str, package: str, make_args, prefix: str) -> tuple[np.ndarray, int]:
+    """Run ``tool`` with ``make_args(tmpdir, out_wav)`` in a temporary folder and read the WAV it writes.
+
+    A missing tool names the Debian package that provides it; a failed run reports the tool's stderr.
+    """
     exe = shutil.which(tool)
     if exe is None:
         raise FileNotFoundError(f"{tool} not found: install the Debian package {package!r} (bash .ci/setup does)")
-    return exe
+    with tempfile.TemporaryDirectory(prefix=f"foabench-{prefix}-") as tmp:
+        wav = Path(tmp) / "out.wav"
+        proc = subprocess.run([exe, *make_args(Path(tmp), wav)], capture_output=True, text=True, check=False)
+        if proc.returncode != 0 or not wav.is_file():
+            raise RuntimeError(f"{tool} failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
+        return read_audio(wav)
 
 
 def render_midi_notes(
@@ -33,7 +42,6 @@ def render_midi_notes(
     Reverb and chorus are off; the output is FluidSynth's float stereo mix at 44.1 kHz, scaled to a
     peak of GM_PEAK (scene levels are set later by SNR; softness remains in the velocity layer's timbre).
     """
-    exe = _require("fluidsynth", "fluidsynth")
     pm = pretty_midi.PrettyMIDI(resolution=960, initial_tempo=120.0)
     inst = pretty_midi.Instrument(program=program)
     for pitch, start, end, vel in notes:
@@ -42,11 +50,11 @@ def render_midi_notes(
     end_time = max(n[2] for n in notes) + tail_s
     inst.control_changes.append(pretty_midi.ControlChange(number=7, value=100, time=end_time))
     pm.instruments.append(inst)
-    with tempfile.TemporaryDirectory(prefix="foabench-gm-") as tmp:
-        mid, wav = Path(tmp) / "clip.mid", Path(tmp) / "clip.wav"
+
+    def args(tmp: Path, wav: Path) -> list[str]:
+        mid = tmp / "clip.mid"
         pm.write(str(mid))
-        cmd = [
-            exe,
+        return [
             "-ni",
             "-q",
             "-R",
@@ -66,28 +74,25 @@ def render_midi_notes(
             soundfont,
             str(mid),
         ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if proc.returncode != 0 or not wav.is_file():
-            raise RuntimeError(f"fluidsynth failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
-        wave, sr = read_audio(wav)
+
+    wave, sr = _run_to_wav("fluidsynth", "fluidsynth", args, "gm")
     peak = float(np.abs(wave).max())
     if peak == 0.0:
-        raise RuntimeError(f"fluidsynth rendered silence for program {program} notes {notes[:3]}")
+        return wave, sr  # left to the bank's silence rule, which reports it
     return (wave * np.float32(GM_PEAK / peak)).astype(np.float32), sr
 
 
 def render_festival(voice: str, text: str) -> tuple[np.ndarray, int]:
     """Speak ``text`` with a Festival voice (e.g. 'kal_diphone'); returns (wave, sr) at the voice's rate."""
-    exe = _require("text2wave", "festival")
-    with tempfile.TemporaryDirectory(prefix="foabench-tts-") as tmp:
-        txt, wav = Path(tmp) / "line.txt", Path(tmp) / "line.wav"
+
+    def args(tmp: Path, wav: Path) -> list[str]:
+        txt = tmp / "line.txt"
         txt.write_text(text + "\n", encoding="utf-8")
-        proc = subprocess.run(
-            [exe, "-eval", f"(voice_{voice})", str(txt), "-o", str(wav)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0 or not wav.is_file():
-            raise RuntimeError(f"festival ({voice}) failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
-        return read_audio(wav)
+        return ["-eval", f"(voice_{voice})", str(txt), "-o", str(wav)]
+
+    return _run_to_wav("text2wave", "festival", args, "tts")
+
+
+def render_flite(voice: str, text: str) -> tuple[np.ndarray, int]:
+    """Speak ``text`` with a Flite voice (e.g. 'rms'); returns (wave, sr)."""
+    return _run_to_wav("flite", "flite", lambda tmp, wav: ["-voice", voice, "-t", text, "-o", str(wav)], "flite")

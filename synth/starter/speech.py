@@ -7,20 +7,15 @@ database shares a split group; each Asterisk prompt is its own recording and its
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
 
-from synth.audio_io import read_audio
 from synth.bank_builder import ClipSource
 from synth.starter.debian_copyright import licence_for
-from synth.starter.render import render_festival
+from synth.starter.render import render_festival, render_flite
 
 ASTERISK_DIRS = (Path("/usr/share/asterisk/sounds/en_US_f_Allison"), Path("/usr/share/asterisk/sounds/en"))
 
@@ -89,21 +84,6 @@ VOICES = (
 def harvard_sentences() -> list[str]:
     text = resources.files("synth.starter").joinpath("harvard_sentences.txt").read_text(encoding="utf-8")
     return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def render_flite(voice: str, text: str) -> tuple[np.ndarray, int]:
-    """Speak ``text`` with a Flite voice (e.g. 'rms'); returns (wave, sr)."""
-    exe = shutil.which("flite")
-    if exe is None:
-        raise FileNotFoundError("flite not found: install the Debian package 'flite' (bash .ci/setup does)")
-    with tempfile.TemporaryDirectory(prefix="foabench-flite-") as tmp:
-        wav = Path(tmp) / "line.wav"
-        proc = subprocess.run(
-            [exe, "-voice", voice, "-t", text, "-o", str(wav)], capture_output=True, text=True, check=False
-        )
-        if proc.returncode != 0 or not wav.is_file():
-            raise RuntimeError(f"flite ({voice}) failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
-        return read_audio(wav)
 
 
 def tts_sources(per_voice: int, classes: set[str] | None = None) -> list[ClipSource]:
