@@ -8,7 +8,6 @@ order given (importers sort them), and the result does not depend on the number 
 from __future__ import annotations
 
 import os
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -18,13 +17,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-import synth
-from synth.audio_io import AudioError, read_audio, sha256_array, sha256_file, write_audio_atomic
-from synth.bank import HEADER_NAME, ClipRecord, check_relative_path, write_bank_files
+from synth.audio_io import AudioError, read_audio, sha256_array, sha256_file
+from synth.bank import ClipRecord, check_relative_path
+from synth.bank_writer import BankWriter, BuildResult
 from synth.conditioning import ClipRejected, ClipRules, condition_clip
 
-MAX_PRINTED_SKIPS = 20
-BANK_MARKER = ".foabench-bank"
+__all__ = ["BankBuilder", "BuildResult", "ClipSource"]
 
 
 @dataclass
@@ -99,9 +97,12 @@ class BankBuilder:
         self.source_root = Path(source_root) if source_root is not None else None
         self.name = name
         self.rules = rules
-        self.description = description
+        self.writer = BankWriter(root, name, "sources", rules.sample_rate, description)
         self.sources: list[ClipSource] = []
-        self.skipped: list[dict] = []
+
+    @property
+    def skipped(self) -> list[dict]:
+        return self.writer.skipped
 
     def add(self, source: ClipSource) -> None:
         check_relative_path(source.rel_path)
@@ -113,13 +114,7 @@ class BankBuilder:
 
     def skip(self, origin: str, reason: str, detail: str) -> None:
         """Record (and report) a candidate that is refused, with its reason."""
-        entry = {"origin": origin, "reason": reason, "detail": detail}
-        self.skipped.append(entry)
-        n = len(self.skipped)
-        if n <= MAX_PRINTED_SKIPS:
-            tqdm.write(f"[skip] {entry['origin']}: {entry['reason']}: {entry['detail']}", file=sys.stderr)
-        elif n == MAX_PRINTED_SKIPS + 1:
-            tqdm.write(f"[skip] ... more skips listed in {self.root / 'skipped.jsonl'}", file=sys.stderr)
+        self.writer.skip(origin, reason, detail)
 
     def build(self, workers: int | None = None, progress: bool = True) -> BuildResult:
         """Process every candidate and write audio, index, skip report and header."""
@@ -128,7 +123,7 @@ class BankBuilder:
         clashes = [k for k, n in keys.items() if n > 1]
         if clashes:
             raise ValueError(f"importer produced the same stored path twice: {clashes[:5]}")
-        self._claim_root()
+        self.writer.claim((s.path for s in self.sources if s.path is not None), self.source_root)
         records: list[ClipRecord] = []
         seen_source: dict[str, tuple[str, str]] = {}  # hash -> (origin, key) of the first clip
         seen_content: dict[str, tuple[str, str]] = {}
@@ -158,12 +153,11 @@ class BankBuilder:
             seen_source[prep.source_sha256] = (source.origin, source.key)
             seen_content[content_sha] = (source.origin, source.key)
             rel = source.rel_path + ".flac"
-            out = self.root / rel
-            write_audio_atomic(out, clip.wave, clip.sample_rate, subtype="PCM_24")
+            digest = self.writer.write_audio(rel, clip.wave)
             records.append(
                 ClipRecord(
                     path=rel,
-                    sha256=sha256_file(out),
+                    sha256=digest,
                     sample_rate=clip.sample_rate,
                     original_sample_rate=clip.original_sample_rate,
                     channels=1,
@@ -182,46 +176,4 @@ class BankBuilder:
                     extra=source.extra,
                 )
             )
-        self._remove_stale_audio({r.path for r in records})
-        header = {
-            "name": self.name,
-            "kind": "sources",
-            "sample_rate": self.rules.sample_rate,
-            "description": self.description,
-            "rules": self.rules.to_dict(),
-            "generator": f"foabench {synth.__version__}",
-            "skipped": dict(sorted(Counter(s["reason"] for s in self.skipped).items())),
-        }
-        write_bank_files(self.root, header, records, self.skipped)
-        return BuildResult(self.root, records, self.skipped)
-
-    def _claim_root(self) -> None:
-        """Create the bank directory, refusing one that holds anything but an earlier foabench bank."""
-        root = self.root.resolve()
-        if self.source_root is not None and root.is_relative_to(self.source_root.resolve()):
-            raise ValueError(
-                f"output bank {root} lies inside the folder being imported ({self.source_root}); "
-                "choose an --out outside it"
-            )
-        for s in self.sources:
-            if s.path is not None and Path(s.path).resolve().is_relative_to(root):
-                raise ValueError(f"output bank {root} contains the input {s.path}; choose another --out")
-        if root.exists() and any(root.iterdir()) and not (root / BANK_MARKER).exists():
-            raise ValueError(f"refusing to write a bank into {root}: it is not empty and not a foabench bank")
-        root.mkdir(parents=True, exist_ok=True)
-        (root / BANK_MARKER).write_text("foabench bank\n")
-        (root / HEADER_NAME).unlink(missing_ok=True)  # the bank is incomplete until the header returns
-
-    def _remove_stale_audio(self, keep: set[str]) -> None:
-        """Delete audio files of an earlier build that are not in the new index."""
-        for path in sorted(self.root.rglob("*.flac")):
-            rel = path.relative_to(self.root).as_posix()
-            if rel not in keep:
-                path.unlink()
-
-
-@dataclass
-class BuildResult:
-    root: Path
-    records: list[ClipRecord]
-    skipped: list[dict]
+        return self.writer.finish(records, {"rules": self.rules.to_dict()})

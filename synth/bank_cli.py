@@ -126,8 +126,13 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``bank`` command group to the top-level parser."""
-    bank = sub.add_parser("bank", help="build, import, summarise and verify sound banks")
+    from synth.noise_cli import register_noise
+    from synth.rir_cli import register_rirs
+
+    bank = sub.add_parser("bank", help="build, import, summarise and verify sound, RIR and noise banks")
     cmds = bank.add_subparsers(dest="bank_cmd", required=True, metavar="COMMAND")
+    register_rirs(cmds)
+    register_noise(cmds)
 
     p = cmds.add_parser("starter", help="build the embedded starter bank from Debian/PyPI sound packages")
     p.add_argument("--out", default="foabench-data/banks/starter", help="bank directory")
