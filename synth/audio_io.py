@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import scipy.io.wavfile
 import soundfile as sf
 
 
@@ -122,7 +123,9 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def write_audio_atomic(path: str | os.PathLike, wave: np.ndarray, sample_rate: int, subtype: str = "PCM_24") -> None:
-    """Write (frames,) or (frames, channels) audio atomically; the format follows the suffix (.flac, .wav)."""
+    """Write (frames,) or (frames, channels) audio atomically; the format follows the suffix (.flac, .wav).
+
+    The bytes depend only on the samples, rate and subtype (no timestamps), so re-writing gives the same hash."""
     p = Path(path)
     fmt = {".flac": "FLAC", ".wav": "WAV"}.get(p.suffix.lower())
     if fmt is None:
@@ -132,7 +135,12 @@ def write_audio_atomic(path: str | os.PathLike, wave: np.ndarray, sample_rate: i
     fd, tmp = _atomic_target(p)
     os.close(fd)
     try:
-        sf.write(tmp, wave, sample_rate, format=fmt, subtype=subtype)
+        if fmt == "WAV" and subtype == "FLOAT":
+            # libsndfile stamps float WAVs with the write time (PEAK chunk); scipy writes the same samples
+            # without it, so equal audio gives equal bytes and hashes
+            scipy.io.wavfile.write(tmp, sample_rate, np.ascontiguousarray(wave, dtype=np.float32))
+        else:
+            sf.write(tmp, wave, sample_rate, format=fmt, subtype=subtype)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, p)

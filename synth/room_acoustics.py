@@ -2,8 +2,9 @@
 
 All figures are measured on the W (omnidirectional) channel of an AmbiX RIR.
 
-- Direct path: the first sample reaching half the absolute maximum, refined to the largest sample within the
-  following 1 ms (so a strong later reflection is never taken for the direct sound).
+- Direct path: the first sample reaching half the absolute maximum, refined to the largest of it and the next
+  7 samples (a fractional-delay arrival spreads over neighbouring samples; a later, stronger reflection is
+  never taken for the direct sound).
 - DRR: energy within +/- 2.5 ms of the direct path over the energy of everything after that window, in dB.
 - RT60: the energy decay curve (backward integral of h^2, with the noise floor estimated from the last 10 % of
   the response subtracted as in Chu's method) fitted by least squares between -5 and -25 dB and extrapolated
@@ -18,6 +19,7 @@ from scipy.signal import butter, sosfilt
 
 OCTAVE_CENTRES_HZ = (125, 250, 500, 1000, 2000, 4000, 8000)
 DIRECT_HALF_WINDOW_S = 0.0025
+DIRECT_REFINE_SAMPLES = 8
 FIT_RANGE_DB = (-5.0, -25.0)
 
 
@@ -28,7 +30,7 @@ def direct_sample(w: np.ndarray) -> int:
     if not np.isfinite(peak) or peak <= 0.0:
         raise ValueError("impulse response is all zeros (or not finite); no direct path")
     first = int(np.argmax(a >= 0.5 * peak))
-    return first + int(np.argmax(a[first : first + 64]))
+    return first + int(np.argmax(a[first : first + DIRECT_REFINE_SAMPLES]))
 
 
 def drr_db(w: np.ndarray, sample_rate: int, direct: int | None = None) -> float:
