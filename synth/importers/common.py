@@ -5,10 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
-
-from synth.bank_builder import BankBuilder
+from typing import Protocol
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".mp3")
+
+
+class SkipReporter(Protocol):
+    """Anything that records refused candidates (a BankBuilder or a BankWriter)."""
+
+    def skip(self, origin: str, reason: str, detail: str) -> None: ...
+
 
 _CC_URL = re.compile(r"creativecommons\.org/(licenses|publicdomain)/([a-z+\-]+)/(\d\.\d)", re.I)
 
@@ -51,12 +57,13 @@ def license_name(value: str) -> str:
 
 
 def pair_rows_with_files(
-    builder: BankBuilder,
+    builder: SkipReporter,
     table_path: Path,
     rows: Iterable[dict],
     key_column: str,
     files: dict[str, Path],
     expected_path: Callable[[str], Path],
+    missing_row_reason: str = "missing_label",
 ) -> Iterator[tuple[str, Path, dict]]:
     """Match a label table's rows to audio files by key, yielding (key, file, row) in file order.
 
@@ -75,6 +82,6 @@ def pair_rows_with_files(
     for key, path in files.items():
         row = by_key.get(key)
         if row is None:
-            builder.skip(str(path), "missing_label", f"no row for {key!r} in {table_path}")
+            builder.skip(str(path), missing_row_reason, f"no row for {key!r} in {table_path}")
             continue
         yield key, path, row

@@ -4,7 +4,8 @@ ROOT is the ``dev_set`` folder: ``sound_event/{train,valid}/<Label>/*.wav`` (the
 32 kHz), ``interference/{train,valid}/<AudioSet class>/*.wav``, ``noise/{train,valid}/*.wav`` (4-channel
 FOA background) and ``room_ir/{train,valid}/*.sofa``. Target and interference clips become sources (``role``
 in ``extra``); files below the label folder are not read by the official tooling and are reported as
-skips. Noise and room impulse responses are counted here and imported by the noise/RIR bank importers.
+skips. Noise and room impulse responses are counted here and imported by the noise/RIR bank importers
+(the rooms by ``foabench bank dcase2025-rooms``, :func:`synth.importers.sofa_rirs.import_dcase2025_rooms`).
 """
 
 from __future__ import annotations
