@@ -1,7 +1,7 @@
 """``foabench demo``: the main job end to end on the embedded starter bank.
 
-Today: build the starter source bank and print its per-class summary. Later stages (RIR and noise banks,
-scenes, training, evaluation, leaderboard) extend this same command.
+Today: build the starter source bank, a simulated room bank (AmbiX RIRs) and the starter diffuse noise bank,
+and print their summaries. Later stages (scenes, training, evaluation, leaderboard) extend this command.
 """
 
 from __future__ import annotations
@@ -13,15 +13,34 @@ from pathlib import Path
 from synth.bank import Bank
 from synth.bank_summary import format_summary
 
+DEMO_ROOMS = 12
+DEMO_RIRS_PER_ROOM = 4
+
 
 def run_demo(workdir: Path, workers: int | None = None, progress: bool = True) -> int:
+    from synth.noise_bank import format_noise_summary
+    from synth.rir_summary import format_rir_summary
+    from synth.room_bank import build_room_bank
+    from synth.room_sampler import RoomSpec
     from synth.starter.build import build_starter_bank
+    from synth.starter.noise import build_starter_noise_bank
 
+    banks = workdir / "banks"
     t0 = time.perf_counter()
-    bank_dir = workdir / "banks" / "starter"
-    build_starter_bank(bank_dir, workers=workers, progress=progress)
-    print(format_summary(Bank.open(bank_dir)))
-    print(f"[demo] starter bank built in {time.perf_counter() - t0:.1f} s")
+    build_starter_bank(banks / "starter", workers=workers, progress=progress)
+    print(format_summary(Bank.open(banks / "starter")))
+    t1 = time.perf_counter()
+    print(f"[demo] starter source bank built in {t1 - t0:.1f} s\n")
+
+    spec = RoomSpec(rooms=DEMO_ROOMS, rirs_per_room=DEMO_RIRS_PER_ROOM, seed=0)
+    build_room_bank(banks / "rooms", spec, workers=workers, progress=progress)
+    print(format_rir_summary(Bank.open(banks / "rooms", kind="rirs")))
+    t2 = time.perf_counter()
+    print(f"[demo] simulated room bank built in {t2 - t1:.1f} s\n")
+
+    build_starter_noise_bank(banks / "noise", workers=workers, progress=progress)
+    print(format_noise_summary(Bank.open(banks / "noise", kind="noise")))
+    print(f"[demo] starter noise bank built in {time.perf_counter() - t2:.1f} s")
     return 0
 
 

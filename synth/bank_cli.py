@@ -39,8 +39,21 @@ def _rules(args: argparse.Namespace, downmix: bool | None = None) -> ClipRules:
     )
 
 
+def summary_text(bank: Bank) -> str:
+    """The summary that fits the bank's kind (sources, rirs or noise)."""
+    if bank.kind == "rirs":
+        from synth.rir_summary import format_rir_summary
+
+        return format_rir_summary(bank)
+    if bank.kind == "noise":
+        from synth.noise_bank import format_noise_summary
+
+        return format_noise_summary(bank)
+    return format_summary(bank)
+
+
 def _finish(root: Path) -> int:
-    print(format_summary(Bank.open(root)))
+    print(summary_text(Bank.open(root)))
     return 0
 
 

@@ -98,6 +98,20 @@ def active_span(mono: np.ndarray, sample_rate: int, rules: ClipRules) -> tuple[i
     return int(start), int(end)
 
 
+def peak_guard(wave: np.ndarray, ceiling: float) -> tuple[np.ndarray, float]:
+    """Scale float32 ``wave`` down so that no sample exceeds ``ceiling``; returns (wave, gain in dB, 0 if none).
+
+    The gain is found in float32 so the bound holds after rounding (float32 products round monotonically)."""
+    wave = np.asarray(wave, dtype=np.float32)
+    top = np.abs(wave).max() if wave.size else np.float32(0)
+    if float(top) <= ceiling:
+        return wave, 0.0
+    gain = np.float32(ceiling / float(top))
+    while float(top * gain) > ceiling:  # stay at or below the ceiling despite rounding
+        gain = np.nextafter(gain, np.float32(0))
+    return wave * gain, 20.0 * float(np.log10(gain))
+
+
 def condition_clip(wave: np.ndarray, sample_rate: int, rules: ClipRules) -> ConditionedClip:
     """Apply the bank rules to (frames, channels) audio; raises ClipRejected with the reason."""
     if wave.ndim == 1:
@@ -119,15 +133,8 @@ def condition_clip(wave: np.ndarray, sample_rate: int, rules: ClipRules) -> Cond
     if rules.max_duration_s is not None and duration > rules.max_duration_s:
         trimmed = trimmed[: round(rules.max_duration_s * sample_rate)]
         end = start + trimmed.shape[0]
-    out = resample(trimmed, sample_rate, rules.sample_rate)
-    top = np.abs(out).max()  # float32; float32 products round monotonically, so top * gain bounds every sample
-    gain_db = 0.0
-    if float(top) > rules.peak_ceiling:  # resampling overshoot on loud material: scale down, and record it
-        gain = np.float32(rules.peak_ceiling / float(top))
-        while float(top * gain) > rules.peak_ceiling:  # stay at or below the ceiling despite rounding
-            gain = np.nextafter(gain, np.float32(0))
-        out = out * gain
-        gain_db = 20.0 * float(np.log10(gain))
+    # resampling overshoot on loud material: scale down, and record it
+    out, gain_db = peak_guard(resample(trimmed, sample_rate, rules.sample_rate), rules.peak_ceiling)
     return ConditionedClip(
         wave=out,
         sample_rate=rules.sample_rate,

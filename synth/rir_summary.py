@@ -47,9 +47,10 @@ def format_rir_summary(bank: Bank) -> str:
         f"RT60 (500 Hz-1 kHz): {_span([r.rt60_measured for r in records], 's', 2)}",
         f"DRR: {_span([r.drr_db for r in records], 'dB')}",
         f"length: {_span([r.duration for r in records], 's', 3)}",
-        "recorded vs direct-path intensity direction: "
-        + _span([r.extra.get("direct_doa_error_deg") for r in records], "deg"),
     ]
+    doa_checks = [r.extra["direct_doa_error_deg"] for r in records if "direct_doa_error_deg" in r.extra]
+    if doa_checks:
+        lines.append(f"recorded vs direct-path intensity direction: {_span(doa_checks, 'deg')}")
     skipped = bank.header.get("skipped") or {}
     if skipped:
         lines.append(
