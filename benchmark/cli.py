@@ -6,7 +6,8 @@ import argparse
 import sys
 
 import synth
-from synth import bank_cli
+from manifests import cli as manifests_cli
+from synth import bank_cli, scene_cli
 from synth.audio_io import AudioError
 from synth.bank import BankError
 
@@ -19,6 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"foabench {synth.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     bank_cli.register(sub)
+    scene_cli.register(sub)
+    manifests_cli.register(sub)
     from benchmark import demo
 
     demo.register(sub)

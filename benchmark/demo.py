@@ -1,7 +1,8 @@
 """``foabench demo``: the main job end to end on the embedded starter bank.
 
-Today: build the starter source bank, a simulated room bank (AmbiX RIRs) and the starter diffuse noise bank,
-and print their summaries. Later stages (scenes, training, evaluation, leaderboard) extend this command.
+Today: build the starter source bank, a simulated room bank (AmbiX RIRs) and the starter diffuse noise bank;
+sample a small train/val/test split from them (the ``tiny`` spec), check it for leakage and render it.
+Later stages (training, evaluation, leaderboard) extend this command.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from synth.bank import Bank
 from synth.bank_summary import format_summary
 
 DEMO_ROOMS = 12
-DEMO_RIRS_PER_ROOM = 4
+DEMO_RIRS_PER_ROOM = 6
+DEMO_SPLITS = (("train", 32), ("val", 8), ("test", 8))
+DEMO_SPEC = "tiny"
 
 
 def run_demo(workdir: Path, workers: int | None = None, progress: bool = True) -> int:
@@ -40,8 +43,37 @@ def run_demo(workdir: Path, workers: int | None = None, progress: bool = True) -
 
     build_starter_noise_bank(banks / "noise", workers=workers, progress=progress)
     print(format_noise_summary(Bank.open(banks / "noise", kind="noise")))
-    print(f"[demo] starter noise bank built in {time.perf_counter() - t2:.1f} s")
+    t3 = time.perf_counter()
+    print(f"[demo] starter noise bank built in {t3 - t2:.1f} s\n")
+
+    manifests = make_splits(banks, workdir / "manifests", workdir / "render", workers=workers, progress=progress)
+    print(f"[demo] {len(manifests)} splits sampled, checked and rendered in {time.perf_counter() - t3:.1f} s")
     return 0
+
+
+def make_splits(banks: Path, manifest_dir: Path, render_dir: Path, workers: int | None, progress: bool) -> list[Path]:
+    """Sample, check (schema, hashes, leakage) and render the demo's train/val/test manifests."""
+    from manifests.bank_set import BankSet
+    from manifests.check import check_manifests, format_report
+    from manifests.schema import write_manifest
+    from synth.render_dataset import render_manifest
+    from synth.scene_sampler import sample_manifest
+    from synth.scene_spec import load_spec
+
+    spec = load_spec(DEMO_SPEC)
+    opened = list(BankSet.open([banks]).banks.values())
+    paths = []
+    for split, n in DEMO_SPLITS:
+        header, rows = sample_manifest(spec, opened, split, n, seed=0)
+        paths.append(write_manifest(manifest_dir / f"{split}.jsonl", header, rows)[0])
+    report = check_manifests(paths, banks=[banks])
+    print(format_report(report))
+    if not report.ok:
+        raise ValueError("the demo splits failed their check (see above)")
+    for path, (split, _) in zip(paths, DEMO_SPLITS, strict=True):
+        result = render_manifest(path, render_dir / split, [banks], workers=workers, progress=progress)
+        print(f"[demo] {split}: {dict(result.counts)} -> {render_dir / split}")
+    return paths
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path, PurePosixPath
 
 from synth.audio_io import atomic_write_text, sha256_file
+from synth.schema_version import check_schema_version
 
 BANK_SCHEMA_VERSION = 1
 HEADER_NAME = "bank.json"
@@ -218,14 +219,7 @@ class Bank:
             header = json.loads(header_path.read_text())
         except json.JSONDecodeError as exc:
             raise BankError(f"{header_path}: malformed JSON ({exc})") from exc
-        version = header.get("schema_version")
-        if not isinstance(version, int):
-            raise BankError(f"{header_path}: missing schema_version")
-        if version > BANK_SCHEMA_VERSION:
-            raise BankError(
-                f"{header_path}: bank schema version {version} is newer than this foabench understands "
-                f"({BANK_SCHEMA_VERSION}); upgrade foabench to read it"
-            )
+        check_schema_version(header.get("schema_version"), BANK_SCHEMA_VERSION, "bank", str(header_path), BankError)
         expected, kind = kind, header.get("kind", "sources")
         if kind not in RECORD_TYPES:
             raise BankError(f"{header_path}: unknown bank kind {kind!r}; known: {sorted(RECORD_TYPES)}")

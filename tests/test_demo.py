@@ -1,4 +1,4 @@
-"""The README's first command: ``foabench demo`` builds every starter bank end to end."""
+"""The README's first command: ``foabench demo`` builds the starter banks, samples, checks and renders splits."""
 
 import pytest
 
@@ -15,9 +15,13 @@ def test_demo_builds_source_room_and_noise_banks(tmp_path, capsys):
     rooms = Bank.open(banks / "rooms", kind="rirs")
     noise = Bank.open(banks / "noise", kind="noise")
     assert len(sources.classes()) == 18
-    assert len(rooms.records) == 48 and len({r.room for r in rooms.records}) == 12
+    assert len(rooms.records) == 72 and len({r.room for r in rooms.records}) == 12
     assert all(r.rt60_measured == pytest.approx(r.rt60_spec, rel=0.2) for r in rooms.records)
     assert len(noise.records) >= 6 and {r.method for r in noise.records} == {"diffuse"}
     for bank in (sources, rooms, noise):
         assert bank.verify() == []
         assert bank.fingerprint in out
+    assert "OK: 3 manifests, 48 rows, no violations" in out
+    for split, n in (("train", 32), ("val", 8), ("test", 8)):
+        assert (tmp_path / "manifests" / f"{split}.header.json").is_file()
+        assert len(list((tmp_path / "render" / split).glob("*/meta.json"))) == n
