@@ -76,6 +76,10 @@ class Renderer:
         self._audio = _Cache(cache_mb << 19)
         self._spectra = _Cache(cache_mb << 19)
 
+    def reset_spectra(self) -> None:
+        """Forget cached RIR spectra (benchmarks start every pass cold)."""
+        self._spectra = _Cache(self._spectra.max_bytes)
+
     def audio(self, ref: dict, channels: int) -> np.ndarray:
         """Decoded float32 ``(frames, channels)`` of a referenced bank file (hash-checked once)."""
 
