@@ -80,13 +80,20 @@ def _sample_events(
     picked = rng.choice(len(classes), size=count, replace=es.repeat_classes)
     n = spec.num_frames
     max_len = round(spec.max_event_s * spec.sample_rate)
+    min_len = round(spec.min_event_s * spec.sample_rate)
     events = []
     for ci in picked:
         label = classes[int(ci)]
         bank, rec = pools.clips[label][int(rng.integers(len(pools.clips[label])))]
         length = min(rec.num_frames, max_len, n)
+        if es.duration_s is not None:
+            wanted = max(min_len, round(float(es.duration_s.sample(rng)) * spec.sample_rate))
+            length = min(length, wanted)
         offset = int(rng.integers(rec.num_frames - length + 1))
-        onset = int(rng.integers(n - length + 1))
+        if es.onset_s is None:
+            onset = int(rng.integers(n - length + 1))
+        else:
+            onset = min(max(0, round(float(es.onset_s.sample(rng)) * spec.sample_rate)), n - length)
         events.append(
             {
                 "role": role,

@@ -1,5 +1,9 @@
 """Scene specs: the distributions a split's mixtures are drawn from (YAML or JSON), in the spirit of Scaper.
 
+Per role (``targets``, ``interferers``): ``count``, ``classes``, ``repeat_classes``, ``snr_db``, and optionally
+``duration_s`` (excerpt length; default the whole clip, capped at ``max_event_s``; always within
+[``min_event_s``, clip length]) and ``onset_s`` (default uniform over the onsets that keep the event inside the
+mixture; a drawn onset is clamped so the event ends by the mixture's end).
 A distribution is written ``{dist: NAME, ...}``: ``const`` (``value``), ``choose`` (``values``), ``uniform``
 (``low``, ``high``), ``normal`` (``mean``, ``std``) or ``truncnorm`` (``mean``, ``std``, ``low``, ``high``);
 a bare number means ``const``. Shipped specs: ``dcase2025`` (the DCASE 2025 Task 4 recipe: 10 s at 32 kHz,
@@ -101,6 +105,8 @@ class EventSpec:
     snr_db: Dist
     classes: tuple[str, ...] | None  # None: every class the source banks offer
     repeat_classes: bool = False
+    duration_s: Dist | None = None  # excerpt length; None: the whole clip (capped at max_event_s)
+    onset_s: Dist | None = None  # None: uniform over the onsets that keep the event inside the mixture
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,7 @@ class SceneSpec:
 def _events(data: dict, where: str) -> EventSpec:
     if not isinstance(data, dict):
         raise SpecError(f"{where}: expected a mapping")
-    known = {"count", "snr_db", "classes", "repeat_classes"}
+    known = {"count", "snr_db", "classes", "repeat_classes", "duration_s", "onset_s"}
     if set(data) - known:
         raise SpecError(f"{where}: unknown keys {sorted(set(data) - known)}")
     classes = data.get("classes", "all")
@@ -149,6 +155,8 @@ def _events(data: dict, where: str) -> EventSpec:
         snr_db=Dist.parse(data.get("snr_db", 0.0), f"{where}.snr_db"),
         classes=None if classes == "all" else tuple(classes),
         repeat_classes=bool(data.get("repeat_classes", False)),
+        duration_s=None if data.get("duration_s") is None else Dist.parse(data["duration_s"], f"{where}.duration_s"),
+        onset_s=None if data.get("onset_s") is None else Dist.parse(data["onset_s"], f"{where}.onset_s"),
     )
 
 

@@ -73,6 +73,18 @@ def test_splits_are_disjoint_and_checked(manifests, bank_root):
     assert not used["train"] & used["test"] and not used["train"] & used["val"]
 
 
+def test_duration_and_onset_distributions(bank_root):
+    targets = {"count": 1, "snr_db": 10, "duration_s": {"dist": "const", "value": 0.3}, "onset_s": 0.5}
+    spec = parse_spec({**TEST_SPEC, "targets": targets, "interferers": {"count": 0}})
+    _, rows = sample_manifest(spec, _banks(bank_root), "train", 5, seed=1)
+    for row in rows:
+        (ev,) = row["events"]
+        assert (ev["length"], ev["onset"], ev["snr_db"]) == (round(0.3 * SR), round(0.5 * SR), 10)
+    late = parse_spec({**TEST_SPEC, "targets": {**targets, "onset_s": {"dist": "uniform", "low": 1.4, "high": 1.5}}})
+    _, rows = sample_manifest(late, _banks(bank_root), "train", 5, seed=1)
+    assert all(r["events"][0]["onset"] + r["events"][0]["length"] <= r["num_frames"] for r in rows)
+
+
 def test_spec_errors_name_the_field(bank_root, spec):
     with pytest.raises(SpecError, match="unknown keys"):
         parse_spec({**TEST_SPEC, "colour": 1})
