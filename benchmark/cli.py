@@ -10,6 +10,7 @@ from manifests import cli as manifests_cli
 from synth import bank_cli, scene_cli
 from synth.audio_io import AudioError
 from synth.bank import BankError
+from synth.queries import cli as queries_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     bank_cli.register(sub)
     scene_cli.register(sub)
     manifests_cli.register(sub)
+    queries_cli.register(sub)
     from benchmark import demo
 
     demo.register(sub)

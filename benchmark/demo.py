@@ -1,7 +1,9 @@
 """``foabench demo``: the main job end to end on the embedded starter bank.
 
 Today: build the starter source bank, a simulated room bank (AmbiX RIRs) and the starter diffuse noise bank;
-sample a small train/val/test split from them (the ``tiny`` spec), check it for leakage and render it.
+sample a small train/val/test split from them (the ``tiny`` spec, with audio and text queries per target),
+check it for leakage and render it; train (or reuse) the built-in query encoder and export every split's
+query embeddings.
 Later stages (training, evaluation, leaderboard) extend this command.
 """
 
@@ -18,6 +20,7 @@ DEMO_ROOMS = 12
 DEMO_RIRS_PER_ROOM = 6
 DEMO_SPLITS = (("train", 32), ("val", 8), ("test", 8))
 DEMO_SPEC = "tiny"
+DEMO_ENCODER_STEPS = 300
 
 
 def run_demo(workdir: Path, workers: int | None = None, progress: bool = True) -> int:
@@ -47,8 +50,32 @@ def run_demo(workdir: Path, workers: int | None = None, progress: bool = True) -
     print(f"[demo] starter noise bank built in {t3 - t2:.1f} s\n")
 
     manifests = make_splits(banks, workdir / "manifests", workdir / "render", workers=workers, progress=progress)
-    print(f"[demo] {len(manifests)} splits sampled, checked and rendered in {time.perf_counter() - t3:.1f} s")
+    t4 = time.perf_counter()
+    print(f"[demo] {len(manifests)} splits sampled (with queries), checked and rendered in {t4 - t3:.1f} s\n")
+
+    encoder = make_queries(banks, workdir, manifests, progress)
+    print(f"[demo] query encoder {encoder.name} ready and query files written in {time.perf_counter() - t4:.1f} s")
     return 0
+
+
+def make_queries(banks: Path, workdir: Path, manifests: list[Path], progress: bool):
+    """Train (or reuse) the built-in encoder on the starter bank and export each split's query embeddings."""
+    from manifests.bank_set import BankSet
+    from synth.queries.cli import ensure_encoder
+    from synth.queries.export import export_queries
+    from synth.queries.retrieval import format_report
+
+    encoder, trained = ensure_encoder(workdir / "encoders" / "builtin", banks / "starter", DEMO_ENCODER_STEPS, progress)
+    training = encoder.info["training"]
+    how = f"trained in {training['train_seconds']} s" if trained else "reused (same starter bank)"
+    print(f"[demo] encoder {encoder.name} {encoder.hash[:12]}… {how}; held-out retrieval:")
+    print(format_report(encoder.info["held_out_retrieval"]))
+    opened = BankSet.open([banks])
+    for path in manifests:
+        out = workdir / "queries" / f"{path.name.removesuffix('.jsonl')}.npz"
+        n = export_queries(path, encoder, opened, workdir / "embeddings", out, progress=progress)
+        print(f"[demo] {n} target queries of {path.name} -> {out}")
+    return encoder
 
 
 def make_splits(banks: Path, manifest_dir: Path, render_dir: Path, workers: int | None, progress: bool) -> list[Path]:

@@ -2,7 +2,8 @@
 
 A reference is ``{"bank", "path", "sha256", "group"}`` (see :mod:`manifests.schema`). Three kinds exist: an
 event's ``source`` (a clip of a ``sources`` bank, grouped by its split group), an event's ``rir`` (a
-``rirs`` bank, grouped by room) and the row's ``noise`` (a ``noise`` bank, grouped by its split group).
+``rirs`` bank, grouped by room) and the row's ``noise`` (a ``noise`` bank, grouped by its split group). A
+target's audio query is a ``source`` reference too, so it is checked and counted for leakage like one.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ def iter_refs(row: dict) -> Iterator[RowRef]:
             ref = event.get(kind)
             if isinstance(ref, dict):
                 yield RowRef(kind, f"event {k} {kind}", ref)
+        query = event.get("query")
+        if isinstance(query, dict) and isinstance(query.get("audio"), dict):
+            yield RowRef("source", f"event {k} audio query", query["audio"])
     noise = row.get("noise")
     if isinstance(noise, dict):
         yield RowRef("noise", "noise", noise)

@@ -16,6 +16,10 @@ bank the rows use. A row holds everything needed to render its mixture, with no 
      "noise": {"bank": "noise", "path": "x.flac", "sha256": "...", "group": "sonic-pi:x",
                "offset": 12345, "level_dbfs": -40.0}}
 
+Each target also carries ``query``: ``{"audio": <another clip of its class from this split, a reference like
+``source``, or null>, "text": "...", "text_source": "caption" | "template", "recipe": {"name": "gaussian",
+"sigma": 0.126, "seed": 1234}}`` (see :mod:`synth.queries.pseudo`).
+
 Sample positions (``num_frames``, ``onset``, ``source_offset``, ``length``, noise ``offset``) are integers
 at ``sample_rate``. ``snr_db`` is the event's level over the noise (see :mod:`synth.levels`). Every input is
 named by bank name, bank-relative path and content sha256, plus the split ``group`` it belongs to (source
@@ -94,6 +98,12 @@ def validate_row(row: dict, where: str = "row") -> None:
             raise ManifestError(f"{w}: role {ev['role']!r} is not one of {ROLES}")
         _check_ref(ev["source"], f"{w} source")
         _check_ref(ev["rir"], f"{w} rir")
+        query = ev.get("query")
+        if query is not None:
+            if not isinstance(query, dict) or "text" not in query or "recipe" not in query:
+                raise ManifestError(f"{w}: query needs text and recipe")
+            if query.get("audio") is not None:
+                _check_ref(query["audio"], f"{w} audio query")
         for key in ("source_offset", "onset", "length"):
             if not isinstance(ev[key], int) or ev[key] < 0:
                 raise ManifestError(f"{w}: {key} must be a non-negative integer, got {ev[key]!r}")

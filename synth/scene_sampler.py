@@ -20,6 +20,8 @@ import synth
 from manifests.splits import SplitPlan, plan_splits
 from synth.bank import Bank, ClipRecord, NoiseRecord, RirRecord
 from synth.foa import angular_distance
+from synth.queries.pseudo import make_recipe
+from synth.queries.templates import TEMPLATES, class_phrase
 from synth.scene_spec import EventSpec, SceneSpec, SpecError
 
 MAX_ROOM_TRIES = 50
@@ -135,6 +137,40 @@ def _place(rng: np.random.Generator, spec: SceneSpec, events: list[dict], pools:
     )
 
 
+def _add_queries(spec: SceneSpec, pools: _Pools, events: list[dict], rng: np.random.Generator) -> None:
+    """Give every target an audio query (another clip of its class in this split, from another split group
+    when there is one), a text query and a seeded pseudo-query recipe; drawn from their own random stream."""
+    for ev in events:
+        if ev["role"] != "target":
+            continue
+        same_class = [
+            (b, r) for b, r in pools.clips[ev["label"]] if (b, r.path) != (ev["source"]["bank"], ev["source"]["path"])
+        ]
+        other_group = [(b, r) for b, r in same_class if r.split_group != ev["source"]["group"]]
+        candidates = other_group or same_class
+        audio = None
+        if candidates:
+            bank, rec = candidates[int(rng.integers(len(candidates)))]
+            audio = _ref(bank, rec, rec.split_group)
+        caption = _caption_of(pools, ev)
+        template = int(rng.integers(len(TEMPLATES)))
+        use_caption = spec.query_text == "caption" and bool(caption)
+        recipe = dict(spec.query_recipe)
+        ev["query"] = {
+            "audio": audio,
+            "text": caption if use_caption else class_phrase(ev["label"], template),
+            "text_source": "caption" if use_caption else "template",
+            "recipe": make_recipe(recipe.pop("name"), int(rng.integers(2**31)), **recipe),
+        }
+
+
+def _caption_of(pools: _Pools, ev: dict) -> str:
+    for bank, rec in pools.clips[ev["label"]]:
+        if (bank, rec.path) == (ev["source"]["bank"], ev["source"]["path"]):
+            return rec.caption.strip()
+    return ""
+
+
 def sample_row(spec: SceneSpec, pools: _Pools, split: str, index: int, seed: int) -> dict:
     """One mixture's row (see :mod:`manifests.schema`)."""
     row_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
@@ -156,6 +192,7 @@ def sample_row(spec: SceneSpec, pools: _Pools, split: str, index: int, seed: int
         }
     elif spec.noise_probability > 0 and not pools.noise:
         raise SpecError("the spec asks for background noise but this split has no noise clips (pass a noise bank)")
+    _add_queries(spec, pools, events, np.random.default_rng(np.random.SeedSequence([seed, index, 1])))
     return {
         "id": f"{split}-{index:06d}",
         "split": split,

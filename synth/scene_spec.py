@@ -1,5 +1,8 @@
 """Scene specs: the distributions a split's mixtures are drawn from (YAML or JSON), in the spirit of Scaper.
 
+``queries``: ``text`` (``caption``: the target clip's caption, a class phrase when it has none; or
+``template``: always a class phrase) and ``recipe`` (a pseudo-query recipe of :mod:`synth.queries.pseudo`,
+e.g. ``{name: gaussian, sigma: 0.126}``), recorded per target with its own seed.
 Per role (``targets``, ``interferers``): ``count``, ``classes``, ``repeat_classes``, ``snr_db``, and optionally
 ``duration_s`` (excerpt length; default the whole clip, capped at ``max_event_s``; always within
 [``min_event_s``, clip length]) and ``onset_s`` (default uniform over the onsets that keep the event inside the
@@ -21,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+
+from synth.queries.pseudo import make_recipe
 
 SHIPPED_SPECS = ("dcase2025", "tiny")
 DISTRIBUTIONS = {
@@ -127,6 +132,8 @@ class SceneSpec:
     reference_dbfs: float  # level the events' SNR refers to when a mixture has no noise
     splits: tuple[tuple[str, float], ...] = (("train", 0.8), ("val", 0.1), ("test", 0.1))
     split_seed: int = 0
+    query_text: str = "caption"  # "caption" (a template when a clip has none) or "template"
+    query_recipe: tuple[tuple[str, object], ...] = (("name", "gaussian"),)
     raw: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -164,7 +171,7 @@ def parse_spec(data: dict, name: str = "spec") -> SceneSpec:
     """Validate a spec mapping; every problem names its field."""
     known = {
         "name", "sample_rate", "duration_s", "max_event_s", "min_event_s", "targets", "interferers",
-        "min_separation_deg", "rooms", "noise", "reference_dbfs", "splits", "split_seed",
+        "min_separation_deg", "rooms", "noise", "reference_dbfs", "splits", "split_seed", "queries",
     }  # fmt: skip
     unknown = set(data) - known
     if unknown:
@@ -180,6 +187,17 @@ def parse_spec(data: dict, name: str = "spec") -> SceneSpec:
     splits = data.get("splits", {"train": 0.8, "val": 0.1, "test": 0.1})
     if not isinstance(splits, dict) or not splits or any(float(v) <= 0 for v in splits.values()):
         raise SpecError(f"{name}.splits: a mapping of split name to positive fraction")
+    queries = data.get("queries", {}) or {}
+    if set(queries) - {"text", "recipe"}:
+        raise SpecError(f"{name}.queries: unknown keys {sorted(set(queries) - {'text', 'recipe'})}")
+    query_text = queries.get("text", "caption")
+    if query_text not in ("caption", "template"):
+        raise SpecError(f"{name}.queries.text: caption or template, got {query_text!r}")
+    recipe = dict(queries.get("recipe", {"name": "gaussian"}))
+    try:
+        make_recipe(recipe.get("name", "gaussian"), 0, **{k: v for k, v in recipe.items() if k != "name"})
+    except ValueError as exc:
+        raise SpecError(f"{name}.queries.recipe: {exc}") from exc
     prob = float(noise.get("probability", 1.0))
     if not 0.0 <= prob <= 1.0:
         raise SpecError(f"{name}.noise.probability must be within [0, 1]")
@@ -198,6 +216,8 @@ def parse_spec(data: dict, name: str = "spec") -> SceneSpec:
         reference_dbfs=float(data.get("reference_dbfs", -30.0)),
         splits=tuple((str(k), float(v)) for k, v in splits.items()),
         split_seed=int(data.get("split_seed", 0)),
+        query_text=query_text,
+        query_recipe=tuple(recipe.items()),
         raw=json.loads(json.dumps(data)),
     )
     if spec.targets.count.support()[0] < 1:

@@ -4,6 +4,8 @@ import pytest
 
 from benchmark.cli import main as cli
 from synth.bank import Bank
+from synth.queries.builtin import BuiltinEncoder
+from synth.queries.export import load_query_file
 
 
 @pytest.mark.slow
@@ -25,3 +27,11 @@ def test_demo_builds_source_room_and_noise_banks(tmp_path, capsys):
     for split, n in (("train", 32), ("val", 8), ("test", 8)):
         assert (tmp_path / "manifests" / f"{split}.header.json").is_file()
         assert len(list((tmp_path / "render" / split).glob("*/meta.json"))) == n
+        queries = load_query_file(tmp_path / "queries" / f"{split}.npz")
+        assert len(queries["keys"]) >= n and queries["pseudo_query"].shape[1] == 384
+    encoder = BuiltinEncoder.load(tmp_path / "encoders" / "builtin")
+    for key, figure in encoder.info["held_out_retrieval"].items():
+        if isinstance(figure, dict):
+            assert figure["value"] >= min(1.0, figure["chance"] + 0.3), (key, figure)
+    assert cli(["demo", "--workdir", str(tmp_path), "--no-progress"]) == 0  # a rerun reuses the encoder
+    assert "reused (same starter bank)" in capsys.readouterr().out

@@ -1,0 +1,1 @@
+"""Query encoders (built-in and laion-clap), embedding cache, queries in manifests and pseudo-query recipes."""
