@@ -6,6 +6,7 @@ import argparse
 import sys
 
 import synth
+from benchmark import train_cli
 from manifests import cli as manifests_cli
 from synth import bank_cli, scene_cli
 from synth.audio_io import AudioError
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     scene_cli.register(sub)
     manifests_cli.register(sub)
     queries_cli.register(sub)
+    train_cli.register(sub)
     from benchmark import demo
 
     demo.register(sub)

@@ -207,16 +207,28 @@ def sample_row(spec: SceneSpec, pools: _Pools, split: str, index: int, seed: int
     }
 
 
+class SceneStream:
+    """Fresh scenes of one split on demand: ``row(i)`` is scene ``i`` of the stream ``seed`` (the same row
+    :func:`sample_manifest` would write at index ``i``), so training can draw an endless, reproducible,
+    resumable sequence of mixtures with the manifests' sampler."""
+
+    def __init__(self, spec: SceneSpec, banks: list[Bank], split: str, seed: int):
+        names = [name for name, _ in spec.splits]
+        if split not in names:
+            raise SpecError(f"split {split!r} is not one of the spec's splits {names}")
+        self.spec, self.split, self.seed = spec, split, seed
+        self.pools = _pools(banks, plan_splits(banks, list(spec.splits), spec.split_seed), split, spec)
+        if not self.pools.clips:
+            raise SpecError(f"split {split!r} has no source clips (pass a source bank with --banks)")
+
+    def row(self, index: int) -> dict:
+        return sample_row(self.spec, self.pools, self.split, index, self.seed)
+
+
 def sample_manifest(spec: SceneSpec, banks: list[Bank], split: str, n: int, seed: int) -> tuple[dict, list[dict]]:
     """Header and ``n`` rows of ``split`` (rows ``0 .. n-1``; row i is the same for any ``n > i``)."""
-    names = [name for name, _ in spec.splits]
-    if split not in names:
-        raise SpecError(f"split {split!r} is not one of the spec's splits {names}")
-    plan = plan_splits(banks, list(spec.splits), spec.split_seed)
-    pools = _pools(banks, plan, split, spec)
-    if not pools.clips:
-        raise SpecError(f"split {split!r} has no source clips (pass a source bank with --banks)")
-    rows = [sample_row(spec, pools, split, i, seed) for i in range(n)]
+    stream = SceneStream(spec, banks, split, seed)
+    rows = [stream.row(i) for i in range(n)]
     used = sorted({ref["bank"] for r in rows for ref in _refs(r)} | {r["room"]["bank"] for r in rows})
     by_name = {b.name: b for b in banks}
     header = {

@@ -1,0 +1,243 @@
+"""``foabench train``: the training harness every trainable separator uses.
+
+Dynamic mixing: each step draws fresh scenes of the training split from a seed stream (the manifests' sampler
+and renderer, run in DataLoader workers) with pseudo-queries made on the fly from each target's own clip
+embedding and the row's recorded recipe. Validation renders a fixed manifest and reports SI-SDR and SI-SDRi
+(against the mixture's W channel) for audio and for text queries. A run folder holds ``config.json`` (model
+config, settings, seeds, bank fingerprints, encoder hash), ``metrics.jsonl`` and ``checkpoints/`` (model,
+optimizer and scheduler state; ``last.pt`` after every save). ``--resume`` continues from ``last.pt``: the same
+step, learning rate and data stream, so the next batch and loss are those of an uninterrupted run.
+
+Devices: CPU, or CUDA with bf16 autocast; under ``torchrun`` (``WORLD_SIZE`` > 1) it trains data-parallel
+(DistributedDataParallel), each rank taking every ``world``-th scene of the stream.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+import synth
+from benchmark.train_data import DynamicMixDataset, ManifestDataset, StreamSampler, build_query_table
+from manifests.bank_set import BankSet
+from manifests.schema import read_manifest
+from synth.audio_io import atomic_write_text
+from synth.scene_sampler import SceneStream
+from synth.scene_spec import load_spec
+
+CKPT_DIR = "checkpoints"
+LAST = "last.pt"
+
+
+@dataclass
+class TrainSettings:
+    """Everything a run depends on (recorded in ``config.json``)."""
+
+    out: str
+    banks: list[str]
+    model: str = "bsast"
+    config: str = "tiny"
+    model_overrides: dict = field(default_factory=dict)
+    val: str | None = None
+    spec: str = "tiny"
+    split: str = "train"
+    seed: int = 0
+    steps: int = 1000
+    batch_size: int = 8
+    lr: float = 3e-4
+    weight_decay: float = 1e-2
+    warmup: int = 50
+    grad_clip: float = 5.0
+    workers: int = 2
+    val_every: int = 200
+    ckpt_every: int = 200
+    log_every: int = 10
+    encoder: str = "foabench-data/encoders/builtin"
+    cache: str = "foabench-data/embeddings"
+
+
+def make_model(name: str, config: str, overrides: dict, query_dim: int) -> torch.nn.Module:
+    """A trainable separator by name (``bsast``)."""
+    if name == "bsast":
+        from model.bsast import BSAST
+        from model.bsast_config import get_config
+
+        return BSAST(get_config(config, **{"query_dim": query_dim, **overrides}))
+    raise ValueError(f"unknown trainable separator {name!r} (known: bsast)")
+
+
+def _distributed() -> tuple[int, int, torch.device]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if torch.cuda.is_available():
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        device = torch.device("cuda", local)
+    else:
+        device = torch.device("cpu")
+    if world > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return rank, world, device
+
+
+def lr_at(step: int, settings: TrainSettings) -> float:
+    """Linear warm-up to ``lr``, then cosine decay to 10 % of it at the last step."""
+    if step < settings.warmup:
+        return settings.lr * (step + 1) / settings.warmup
+    progress = (step - settings.warmup) / max(1, settings.steps - settings.warmup)
+    return settings.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def _save(path: Path, model, opt, step: int, settings: TrainSettings) -> None:
+    tmp = path.with_suffix(".tmp")
+    core = model.module if hasattr(model, "module") else model
+    torch.save({"step": step, "model": core.state_dict(), "optimizer": opt.state_dict(),
+                "settings": asdict(settings), "model_config": core.config.to_dict()}, tmp)  # fmt: skip
+    tmp.replace(path)
+
+
+def evaluate(model, dataset: ManifestDataset, device: torch.device, batch_size: int = 4) -> dict:
+    """Mean SI-SDR and SI-SDRi (vs the mixture's W channel) of the targets of a manifest, per query type."""
+    from model.loss import si_sdr
+
+    model.eval()
+    scores: dict[str, list[float]] = {"audio": [], "text": [], "mixture": []}
+    loader = DataLoader(dataset, batch_size=batch_size, num_workers=0)
+    with torch.inference_mode():
+        for batch in loader:
+            mix, ref = batch["mixture"].to(device), batch["target"].to(device).double()
+            scores["mixture"] += si_sdr(batch["w"].double(), batch["target"].double()).tolist()
+            for kind in ("audio", "text"):
+                est = model(mix, batch[f"{kind}_query"].to(device)).double()
+                scores[kind] += si_sdr(est, ref).cpu().tolist()
+    model.train()
+    base = np.array(scores["mixture"])
+    out = {"targets": len(base), "mixture_si_sdr": round(float(base.mean()), 3)}
+    for kind in ("audio", "text"):
+        vals = np.array(scores[kind])
+        out[f"{kind}_query_si_sdr"] = round(float(vals.mean()), 3)
+        out[f"{kind}_query_si_sdri"] = round(float((vals - base).mean()), 3)
+    return out
+
+
+def train(settings: TrainSettings, resume: bool = False, progress: bool = True, stop_after: int | None = None) -> dict:
+    """Run (or resume) training; returns the last validation metrics (empty without ``val``).
+
+    ``stop_after`` ends this invocation after that many total steps (with a checkpoint), as an interruption
+    would; ``resume`` then continues to ``settings.steps``."""
+    from tqdm import tqdm
+
+    from model.loss import bsast_loss
+    from synth.queries.registry import open_encoder
+
+    rank, world, device = _distributed()
+    torch.manual_seed(settings.seed)
+    out = Path(settings.out)
+    ckpts = out / CKPT_DIR
+    ckpts.mkdir(parents=True, exist_ok=True)
+    banks = BankSet.open(settings.banks)
+    encoder = open_encoder(settings.encoder)
+    val_rows = read_manifest(settings.val).rows if settings.val else []
+    val_texts = [e["query"]["text"] for r in val_rows for e in r["events"] if e.get("query")]
+    table = build_query_table(encoder, banks, settings.cache, val_texts)
+    spec = load_spec(settings.spec)
+    stream = SceneStream(spec, list(banks.banks.values()), settings.split, settings.seed)
+    model = make_model(settings.model, settings.config, settings.model_overrides, encoder.dim).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    start = 0
+    if resume and (ckpts / LAST).is_file():
+        state = torch.load(ckpts / LAST, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        start = int(state["step"])
+    elif (out / "metrics.jsonl").exists() and not resume:
+        raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    n_channels = model.config.n_channels
+    if rank == 0:
+        info = {
+            "settings": asdict(settings),
+            "model_config": model.config.to_dict(),
+            "generator": f"foabench {synth.__version__}",
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "encoder": encoder.name,
+            "encoder_hash": encoder.hash,
+            "banks": {n: b.fingerprint for n, b in banks.banks.items()},
+            "world_size": world,
+            "device": str(device),
+        }
+        atomic_write_text(out / "config.json", json.dumps(info, indent=2, sort_keys=True) + "\n")
+    core = model
+    if world > 1:
+        model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    data = DynamicMixDataset(stream, settings.banks, table, n_channels)
+    remaining = settings.steps - start
+    loader = DataLoader(
+        data,
+        batch_size=settings.batch_size,
+        sampler=StreamSampler(start * settings.batch_size, remaining * settings.batch_size, rank, world),
+        num_workers=settings.workers,
+        persistent_workers=False,
+        prefetch_factor=4 if settings.workers > 0 else None,
+    )
+    val_set = ManifestDataset(val_rows, settings.banks, table, n_channels) if val_rows else None
+    metrics_path = out / "metrics.jsonl"
+    last_val: dict = {}
+    t_last, render_times = time.perf_counter(), []
+    bar = tqdm(total=settings.steps, initial=start, desc=f"train {settings.model}-{settings.config}", unit="step",
+               disable=not progress or rank != 0)  # fmt: skip
+    model.train()
+    step = logged_step = start
+    for mixture, target, query, render_s in loader:
+        lr = lr_at(step, settings)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            est = model(mixture.to(device), query.to(device))
+        loss, parts = bsast_loss(est.float(), target.to(device))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        loss = loss.detach()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
+        opt.step()
+        step += 1
+        render_times += render_s.tolist()
+        bar.update(1)
+        if rank == 0 and (step % settings.log_every == 0 or step == settings.steps):
+            now = time.perf_counter()
+            record = {
+                "step": step,
+                "loss": round(float(loss), 5),
+                "lr": lr,
+                **{k: round(float(v.detach() if torch.is_tensor(v) else v), 4) for k, v in parts.items()},
+                "steps_per_s": round((step - logged_step) / (now - t_last), 4),
+                "render_mixtures_per_s_per_worker": round(1.0 / float(np.mean(render_times)), 3),
+            }
+            _append(metrics_path, record)
+            t_last, render_times, logged_step = now, [], step
+            bar.set_postfix(loss=f"{float(loss):.3f}")
+        stopping = stop_after is not None and step >= stop_after
+        if rank == 0 and (step % settings.ckpt_every == 0 or step == settings.steps or stopping):
+            _save(ckpts / f"step{step:07d}.pt", core, opt, step, settings)
+            _save(ckpts / LAST, core, opt, step, settings)
+        if rank == 0 and val_set is not None and (step % settings.val_every == 0 or step == settings.steps):
+            last_val = evaluate(core, val_set, device)
+            _append(metrics_path, {"step": step, "val": last_val})
+        if stopping:
+            break
+    bar.close()
+    return last_val
+
+
+def _append(path: Path, record: dict) -> None:
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, sort_keys=True) + "\n")

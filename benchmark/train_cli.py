@@ -1,0 +1,51 @@
+"""``foabench train``: train a separator with dynamic mixing (see :mod:`benchmark.train`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from benchmark.train import TrainSettings, train
+
+    overrides = json.loads(args.model_overrides) if args.model_overrides else {}
+    settings = TrainSettings(
+        out=args.out, banks=args.banks, model=args.model, config=args.config, model_overrides=overrides,
+        val=args.val, spec=args.spec, split=args.split, seed=args.seed, steps=args.steps,
+        batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, warmup=args.warmup,
+        workers=args.workers, val_every=args.val_every, ckpt_every=args.ckpt_every, log_every=args.log_every,
+        encoder=args.encoder, cache=args.cache,
+    )  # fmt: skip
+    metrics = train(settings, resume=args.resume, progress=not args.no_progress)
+    if metrics:
+        print("validation: " + ", ".join(f"{k} {v}" for k, v in metrics.items()))
+    print(f"run folder: {args.out}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a separator (BSAST) with dynamic mixing and pseudo-queries")
+    p.add_argument("--model", default="bsast", help="trainable separator (default bsast)")
+    p.add_argument("--config", default="tiny", help="model config: paper, small or tiny (default tiny)")
+    p.add_argument("--model-overrides", default=None, help='JSON of config fields, e.g. {"n_channels": 1}')
+    p.add_argument("--banks", nargs="+", default=["foabench-data/banks"], help="bank folders")
+    p.add_argument("--val", default=None, help="validation manifest")
+    p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--spec", default="tiny", help="scene spec of the training stream (default tiny)")
+    p.add_argument("--split", default="train")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--weight-decay", type=float, default=1e-2)
+    p.add_argument("--warmup", type=int, default=50)
+    p.add_argument("--workers", type=int, default=2, help="DataLoader workers rendering scenes")
+    p.add_argument("--val-every", type=int, default=200)
+    p.add_argument("--ckpt-every", type=int, default=200)
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--encoder", default="foabench-data/encoders/builtin", help="query encoder")
+    p.add_argument("--cache", default="foabench-data/embeddings", help="embedding cache")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_train)

@@ -1,0 +1,157 @@
+"""Training and validation data for separators: dynamic mixing and fixed manifests.
+
+:class:`DynamicMixDataset` is map-style: item ``i`` is scene ``i`` of a :class:`~synth.scene_sampler.SceneStream`
+(the manifests' own sampler), rendered by :class:`~synth.render.Renderer` inside the DataLoader worker, with
+one target chosen by the row's seed and its pseudo-query made from the recorded recipe applied to the
+encoder's embedding of the target clip. Because every item depends only on ``(seed, i)``, any worker count
+gives the same batches, and a resumed run continues the same stream from where it stopped.
+:class:`ManifestDataset` yields every target of a fixed manifest with its audio and text query embeddings.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from manifests.bank_set import BankSet
+from synth.queries.pseudo import apply_recipe
+from synth.render import Renderer
+from synth.scene_sampler import SceneStream
+
+
+@dataclass
+class QueryTable:
+    """Embeddings the data pipeline needs, looked up by content: clip sha256 -> audio, text -> text."""
+
+    encoder_hash: str
+    dim: int
+    audio: dict[str, np.ndarray] = field(default_factory=dict)
+    text: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def audio_of(self, ref: dict) -> np.ndarray:
+        try:
+            return self.audio[ref["sha256"]]
+        except KeyError as exc:
+            raise KeyError(f"no embedding for {ref['bank']}/{ref['path']}; run `foabench queries embed`") from exc
+
+
+def build_query_table(encoder, banks: BankSet, cache_root, texts: list[str] | None = None) -> QueryTable:
+    """Embed (through the cache) every clip and caption of the source banks, plus ``texts``."""
+    from synth.queries.cache import EmbeddingCache, cached_text
+    from synth.queries.export import clip_embeddings
+
+    cache = EmbeddingCache(cache_root, encoder.hash)
+    table = QueryTable(encoder.hash, encoder.dim)
+    all_texts = set(texts or [])
+    for bank in banks.banks.values():
+        if bank.kind != "sources":
+            continue
+        refs = [{"bank": bank.name, "path": r.path, "sha256": r.sha256} for r in bank.records]
+        for ref, vec in zip(refs, clip_embeddings(encoder, cache, banks, refs), strict=True):
+            table.audio[ref["sha256"]] = vec
+        all_texts |= {r.caption for r in bank.records if r.caption}
+    ordered = sorted(all_texts)
+    for text, vec in zip(ordered, cached_text(cache, encoder, ordered), strict=True):
+        table.text[text] = vec
+    return table
+
+
+def channels_of(mixture: np.ndarray, n_channels: int) -> np.ndarray:
+    """``(frames, 4)`` AmbiX -> ``(n_channels, frames)``: all four, or W alone for a mono model."""
+    if n_channels == 4:
+        return np.ascontiguousarray(mixture.T)
+    if n_channels == 1:
+        return np.ascontiguousarray(mixture[:, :1].T)
+    raise ValueError(f"separators take 4 (AmbiX) or 1 (W) channels, not {n_channels}")
+
+
+class _RendererHolder:
+    """One Renderer per process, opened lazily (DataLoader workers each get their own)."""
+
+    def __init__(self, bank_paths: list[str]):
+        self.bank_paths = bank_paths
+        self._renderer: Renderer | None = None
+
+    def __getstate__(self):
+        return {"bank_paths": self.bank_paths, "_renderer": None}
+
+    @property
+    def renderer(self) -> Renderer:
+        if self._renderer is None:
+            self._renderer = Renderer(BankSet.open(self.bank_paths))
+        return self._renderer
+
+
+class DynamicMixDataset(Dataset):
+    """Item ``i``: ``(mixture (C, L), target direct (L,), query (dim,), render seconds)`` of scene ``i``."""
+
+    def __init__(self, stream: SceneStream, bank_paths: list[str], table: QueryTable, n_channels: int):
+        self.stream = stream
+        self.holder = _RendererHolder([str(p) for p in bank_paths])
+        self.table = table
+        self.n_channels = n_channels
+
+    def __len__(self) -> int:
+        return 2**62
+
+    def __getitem__(self, index: int):
+        t0 = time.perf_counter()
+        row = self.stream.row(int(index))
+        rendered = self.holder.renderer.render(row)
+        targets = [e for e in row["events"] if e["role"] == "target"]
+        k = row["seed"] % len(targets)
+        ev = targets[k]
+        query = ev["query"]
+        caption = self.table.text.get(query["text"]) if query.get("text_source") == "caption" else None
+        q = apply_recipe(query["recipe"], self.table.audio_of(ev["source"]), caption)
+        mixture = channels_of(rendered.mixture, self.n_channels)
+        target = rendered.references[k]["direct"]
+        return (torch.from_numpy(mixture), torch.from_numpy(target), torch.from_numpy(np.asarray(q, np.float32)),
+                torch.tensor(time.perf_counter() - t0))  # fmt: skip
+
+
+class StreamSampler(Sampler[int]):
+    """This rank's share of a global stream: its n-th index is ``(start + n) * world + rank``."""
+
+    def __init__(self, start: int, count: int, rank: int = 0, world: int = 1):
+        self.start, self.count, self.rank, self.world = start, count, rank, world
+
+    def __iter__(self):
+        return iter((self.start + n) * self.world + self.rank for n in range(self.count))
+
+    def __len__(self) -> int:
+        return self.count
+
+
+class ManifestDataset(Dataset):
+    """Every target of a fixed manifest: ``(mixture, direct, audio query, text query, mixture W)`` plus keys."""
+
+    def __init__(self, rows: list[dict], bank_paths: list[str], table: QueryTable, n_channels: int):
+        self.items = [(row, k) for row in rows for k, e in enumerate(row["events"]) if e["role"] == "target"]
+        self.holder = _RendererHolder([str(p) for p in bank_paths])
+        self.table = table
+        self.n_channels = n_channels
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int):
+        row, k = self.items[index]
+        rendered = self.holder.renderer.render(row)
+        t = [i for i, e in enumerate(row["events"]) if e["role"] == "target"].index(k)
+        ev = row["events"][k]
+        audio_ref = ev["query"].get("audio") or ev["source"]  # no other clip of the class: its own clip
+        audio_q = self.table.audio_of(audio_ref)
+        text_q = self.table.text[ev["query"]["text"]]
+        return {
+            "key": f"{row['id']}/{k}",
+            "mixture": torch.from_numpy(channels_of(rendered.mixture, self.n_channels)),
+            "target": torch.from_numpy(rendered.references[t]["direct"]),
+            "w": torch.from_numpy(np.ascontiguousarray(rendered.mixture[:, 0])),
+            "audio_query": torch.from_numpy(np.asarray(audio_q, np.float32)),
+            "text_query": torch.from_numpy(np.asarray(text_q, np.float32)),
+        }

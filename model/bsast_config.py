@@ -1,0 +1,104 @@
+"""BSAST hyper-parameters: one dataclass and named presets.
+
+Presets (``get_config(name, **overrides)``):
+
+- ``paper``: the published setting (arXiv 2510.13308): 32 kHz, Hann 2048 / hop 1024, 25 bands, D = 128,
+  8 tri-axial blocks, 4 heads.
+- ``small``: the same front end, D = 64, 4 blocks, 4 heads (the paper's 4-block ablation at half width).
+- ``tiny``: for CPU smoke training on a 2-core machine: n_fft 1024 / hop 512 (same 25 bands in Hz), D = 32,
+  2 blocks, 2 heads.
+
+Choices the paper leaves open are fields here, documented where they are used (``model/bands.py``,
+``model/layers.py``, ``model/bsast.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from model.bands import DEFAULT_BAND_EDGES_HZ, band_bins
+
+CHANNEL_MERGES = ("attention", "mean", "linear")
+
+
+@dataclass(frozen=True)
+class BSASTConfig:
+    """All BSAST hyper-parameters. ``band_edges_hz`` are the interior band edges (see ``model/bands.py``)."""
+
+    name: str = "paper"
+    n_channels: int = 4  # 4 = FOA (AmbiX W, Y, Z, X); 1 = W only ("mono row")
+    sample_rate: int = 32000
+    n_fft: int = 2048
+    hop: int = 1024
+    band_edges_hz: tuple[float, ...] = DEFAULT_BAND_EDGES_HZ
+    dim: int = 128  # D
+    depth: int = 8  # tri-axial blocks
+    heads: int = 4
+    ff_mult: int = 4  # FFN hidden = ff_mult * D
+    ffn_per_axis: bool = True  # an FFN after each axial attention (True) or one per block (False)
+    head_mult: int = 4  # per-band spectrum MLP hidden = head_mult * D
+    query_dim: int = 384  # 384 = built-in encoder, 512 = laion-clap
+    film_hidden: int = 256
+    film_every_block: bool = False  # paper: FiLM once, after the band-split encoder
+    channel_merge: str = "attention"  # one of CHANNEL_MERGES
+    band_rescale: bool = True  # restore each band token's input RMS on the predicted spectrum
+    rope_base: float = 10000.0
+    dropout: float = 0.0
+    norm_eps: float = 1e-6  # learned RMSNorm layers
+    band_eps: float = 1e-8  # added to the mean square of a band token before the square root
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "band_edges_hz", tuple(float(e) for e in self.band_edges_hz))
+        if self.n_channels < 1:
+            raise ValueError(f"n_channels must be >= 1, got {self.n_channels}")
+        if self.dim % self.heads or (self.dim // self.heads) % 2:
+            raise ValueError(f"dim {self.dim} must split into {self.heads} heads of even size (RoPE)")
+        if self.channel_merge not in CHANNEL_MERGES:
+            raise ValueError(f"channel_merge must be one of {CHANNEL_MERGES}, got {self.channel_merge!r}")
+        if not 0 < self.hop <= self.n_fft:
+            raise ValueError(f"need 0 < hop <= n_fft, got hop={self.hop}, n_fft={self.n_fft}")
+        band_bins(self.band_edges_hz, self.sample_rate, self.n_fft)  # raises on a bad layout
+
+    @property
+    def n_bands(self) -> int:
+        return len(self.band_edges_hz) + 1
+
+    @property
+    def n_bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+    def bands(self) -> list[tuple[int, int]]:
+        """``[(start, stop), ...]`` STFT bin range of each band (stop exclusive)."""
+        return band_bins(self.band_edges_hz, self.sample_rate, self.n_fft)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["band_edges_hz"] = list(self.band_edges_hz)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BSASTConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown BSASTConfig fields: {sorted(unknown)}")
+        return cls(**d)
+
+    def replace(self, **overrides: Any) -> BSASTConfig:
+        return dataclasses.replace(self, **overrides)
+
+
+PRESETS: dict[str, BSASTConfig] = {
+    "paper": BSASTConfig(name="paper"),
+    "small": BSASTConfig(name="small", dim=64, depth=4, heads=4, film_hidden=128),
+    "tiny": BSASTConfig(name="tiny", n_fft=1024, hop=512, dim=32, depth=2, heads=2, film_hidden=64),
+}
+
+
+def get_config(name: str = "paper", **overrides: Any) -> BSASTConfig:
+    """The preset ``name`` (``paper``, ``small``, ``tiny``) with fields replaced by ``overrides``."""
+    if name not in PRESETS:
+        raise KeyError(f"unknown BSAST preset {name!r}; known: {sorted(PRESETS)}")
+    return PRESETS[name].replace(**overrides) if overrides else PRESETS[name]

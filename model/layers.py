@@ -1,0 +1,143 @@
+"""Building blocks of BSAST: RMSNorm, FiLM, feed-forward, axial RoPE attention and the tri-axial block.
+
+Tensor layout inside the transformer: ``(B, C, T, N, D)`` = batch, channels, frames, bands, features.
+
+Tri-axial block (our reading of the paper's "axial attention along time, frequency and channel, with
+residual connections and a feed-forward network"): for each axis in the order time -> bands -> channels,
+
+    x = x + Attn_axis(RMSNorm(x))      # multi-head self-attention over that axis, RoPE on q and k
+    x = x + FFN_axis(RMSNorm(x))       # hidden ff_mult * D, GELU   (ffn_per_axis=True, the default)
+
+i.e. each axis gets a full pre-norm transformer layer, as in band-split RoPE transformers. With
+``ffn_per_axis=False`` the three attentions run back to back and one FFN closes the block (fewer
+parameters: 20 D^2 instead of 36 D^2 per block).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from model.rope import RotaryEmbedding
+
+#: axis of the (B, C, T, N, D) layout each attention runs along, in block order
+AXES = {"time": 2, "band": 3, "channel": 1}
+
+
+class RMSNorm(nn.Module):
+    """Root-mean-square normalisation over the last axis with a learned gain (no bias); computed in float32
+    and returned in the input dtype (bfloat16 under autocast)."""
+
+    def __init__(self, dim: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.rms_norm(x.float(), (x.shape[-1],), self.weight.float(), self.eps).to(x.dtype)
+
+
+class FiLM(nn.Module):
+    """Query -> two-layer MLP (query_dim -> hidden -> 2D) -> (gamma, beta); ``z <- gamma * z + beta``.
+
+    gamma is parameterised as ``1 + delta`` so an untrained FiLM is close to the identity. gamma and beta
+    (each ``(B, D)``) broadcast over every axis of ``z`` between batch and features.
+    """
+
+    def __init__(self, query_dim: int, hidden: int, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+        self.mlp = nn.Sequential(nn.Linear(query_dim, hidden), nn.GELU(), nn.Linear(hidden, 2 * dim))
+
+    def forward(self, z: Tensor, query: Tensor) -> Tensor:
+        delta_gamma, beta = self.mlp(query).chunk(2, dim=-1)
+        shape = (z.shape[0],) + (1,) * (z.dim() - 2) + (self.dim,)
+        return (1 + delta_gamma).reshape(shape) * z + beta.reshape(shape)
+
+
+class FeedForward(nn.Module):
+    """Pre-norm position-wise MLP, returns the residual branch only: ``Linear -> GELU -> Linear``."""
+
+    def __init__(self, dim: int, mult: int = 4, dropout: float = 0.0, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            RMSNorm(dim, eps),
+            nn.Linear(dim, mult * dim),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(mult * dim, dim),
+            nn.Dropout(dropout),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+class AxialAttention(nn.Module):
+    """Pre-norm multi-head self-attention over axis -2 of ``(S, L, D)`` sequences with RoPE; returns the
+    residual branch only. Uses ``F.scaled_dot_product_attention``."""
+
+    def __init__(
+        self, dim: int, heads: int, rope_base: float = 10000.0, dropout: float = 0.0, eps: float = 1e-6
+    ) -> None:
+        super().__init__()
+        self.heads = heads
+        self.head_dim = dim // heads
+        self.dropout = dropout
+        self.norm = RMSNorm(dim, eps)
+        self.qkv = nn.Linear(dim, 3 * dim, bias=False)
+        self.out = nn.Linear(dim, dim, bias=False)
+        self.rope = RotaryEmbedding(self.head_dim, rope_base)
+
+    def forward(self, x: Tensor) -> Tensor:
+        s, length, d = x.shape
+        qkv = self.qkv(self.norm(x)).reshape(s, length, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k = self.rope(qkv[0], qkv[1])
+        y = F.scaled_dot_product_attention(q, k, qkv[2], dropout_p=self.dropout if self.training else 0.0)
+        return self.out(y.transpose(1, 2).reshape(s, length, d))
+
+
+def along(x: Tensor, axis: int, fn: Callable[[Tensor], Tensor]) -> Tensor:
+    """Apply ``fn`` to ``x`` ``(B, C, T, N, D)`` as sequences along ``axis``: ``(rest, len, D) -> same``."""
+    moved = x.movedim(axis, -2)
+    shape = moved.shape
+    y = fn(moved.reshape(-1, shape[-2], shape[-1]))
+    return y.reshape(shape).movedim(-2, axis)
+
+
+class TriAxialBlock(nn.Module):
+    """Attention along time, then bands, then channels (each pre-norm, residual, RoPE), with FFNs (see the
+    module docstring for ``ffn_per_axis``)."""
+
+    def __init__(
+        self,
+        dim: int,
+        heads: int,
+        ff_mult: int = 4,
+        ffn_per_axis: bool = True,
+        rope_base: float = 10000.0,
+        dropout: float = 0.0,
+        eps: float = 1e-6,
+    ) -> None:
+        super().__init__()
+        self.attn = nn.ModuleDict({a: AxialAttention(dim, heads, rope_base, dropout, eps) for a in AXES})
+        n_ffn = len(AXES) if ffn_per_axis else 1
+        self.ffn = nn.ModuleList(FeedForward(dim, ff_mult, dropout, eps) for _ in range(n_ffn))
+        self.ffn_per_axis = ffn_per_axis
+
+    def forward(self, x: Tensor) -> Tensor:
+        for i, (name, axis) in enumerate(AXES.items()):
+            attn = self.attn[name]
+            ffn = self.ffn[i] if self.ffn_per_axis else None
+
+            def layer(seq: Tensor, attn: nn.Module = attn, ffn: nn.Module | None = ffn) -> Tensor:
+                seq = seq + attn(seq)
+                return seq + ffn(seq) if ffn is not None else seq
+
+            x = along(x, axis, layer)
+        if not self.ffn_per_axis:
+            x = x + self.ffn[0](x)
+        return x
