@@ -56,6 +56,7 @@ class TrainSettings:
     weight_decay: float = 1e-2
     warmup: int = 50
     grad_clip: float = 5.0
+    l1_weight: float = 100.0  # lambda of the SI-SDR + lambda * L1 loss (the paper's 100)
     workers: int = 2
     val_every: int = 200
     ckpt_every: int = 200
@@ -203,7 +204,7 @@ def train(settings: TrainSettings, resume: bool = False, progress: bool = True, 
             group["lr"] = lr
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             est = model(mixture.to(device), query.to(device))
-        loss, parts = bsast_loss(est.float(), target.to(device))
+        loss, parts = bsast_loss(est.float(), target.to(device), lam=settings.l1_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         loss = loss.detach()
@@ -236,6 +237,27 @@ def train(settings: TrainSettings, resume: bool = False, progress: bool = True, 
             break
     bar.close()
     return last_val
+
+
+def load_trained(run: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
+    """The model of a run folder's last checkpoint (eval mode) and the run's ``config.json``."""
+    run = Path(run)
+    ckpt = run / CKPT_DIR / LAST
+    if not ckpt.is_file():
+        raise FileNotFoundError(f"{run}: no {CKPT_DIR}/{LAST}; train with `foabench train --out {run}`")
+    info = json.loads((run / "config.json").read_text())
+    state = torch.load(ckpt, map_location=device, weights_only=False)
+    settings = state["settings"]
+    model = make_model(settings["model"], settings["config"], settings["model_overrides"],
+                       int(state["model_config"]["query_dim"]))  # fmt: skip
+    model.load_state_dict(state["model"])
+    return model.eval(), {**info, "step": int(state["step"])}
+
+
+def run_is_complete(run: str | Path, steps: int) -> bool:
+    """True when the run folder's last checkpoint reached ``steps``."""
+    ckpt = Path(run) / CKPT_DIR / LAST
+    return ckpt.is_file() and int(torch.load(ckpt, map_location="cpu", weights_only=False)["step"]) >= steps
 
 
 def _append(path: Path, record: dict) -> None:

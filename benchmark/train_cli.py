@@ -14,6 +14,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         out=args.out, banks=args.banks, model=args.model, config=args.config, model_overrides=overrides,
         val=args.val, spec=args.spec, split=args.split, seed=args.seed, steps=args.steps,
         batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, warmup=args.warmup,
+        l1_weight=args.l1_weight,
         workers=args.workers, val_every=args.val_every, ckpt_every=args.ckpt_every, log_every=args.log_every,
         encoder=args.encoder, cache=args.cache,
     )  # fmt: skip
@@ -40,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--weight-decay", type=float, default=1e-2)
     p.add_argument("--warmup", type=int, default=50)
+    p.add_argument("--l1-weight", type=float, default=100.0, help="lambda of SI-SDR + lambda * L1 (default 100)")
     p.add_argument("--workers", type=int, default=2, help="DataLoader workers rendering scenes")
     p.add_argument("--val-every", type=int, default=200)
     p.add_argument("--ckpt-every", type=int, default=200)

@@ -28,7 +28,13 @@ Pipeline (shapes for B items, C channels, T frames, F bins, N bands, D features)
    - ``linear``: a learned ``Linear(C, 1)`` over the channel axis of the embeddings *before* the
      spectrum MLP (C times less head compute; the weights are fixed per model, not per band or frame).
 
-7. iSTFT (float32) -> ``(B, L)``, trimmed/padded to the input length.
+7. W skip (``w_skip``, default on): the mixture's W spectrum (channel 0 in both the AmbiX and the W-only
+   input) is added to the estimate, so the network predicts the target spectrum as the mixture's W plus a
+   learned correction. With the zero-initialised head an untrained model returns the W channel (SI-SDRi 0)
+   instead of silence, which on a CPU budget of a few hundred steps is the difference between learning to
+   suppress interferers and still learning to reproduce the target's level and sign. The estimate is still
+   an unconstrained spectrum, not a bounded mask.
+8. iSTFT (float32) -> ``(B, L)``, trimmed/padded to the input length.
 
 Band rescaling (``band_rescale``, default on). Step 2 normalises every (channel, frame, band) token to
 unit RMS, which removes the spectral envelope and the level from what the network sees; predicting an
@@ -151,7 +157,8 @@ class BSAST(nn.Module):
         if query.shape != (mixture.shape[0], cfg.query_dim):
             raise ValueError(f"query must be ({mixture.shape[0]}, {cfg.query_dim}), got {tuple(query.shape)}")
         length = mixture.shape[-1]
-        z, rms = self.encoder(self.stft(mixture))  # (B, C, T, N, D), (B, C, T, N)
+        mix_spec = self.stft(mixture)  # (B, C, T, F, 2)
+        z, rms = self.encoder(mix_spec)  # (B, C, T, N, D), (B, C, T, N)
         if not cfg.film_every_block:
             z = self.film[0](z, query)
         for i, block in enumerate(self.blocks):
@@ -159,6 +166,8 @@ class BSAST(nn.Module):
                 z = self.film[i](z, query)
             z = block(z)
         spec = self._estimate(self.norm(z), rms)  # (B, T, F, 2)
+        if cfg.w_skip:
+            spec = spec + mix_spec[:, 0].float()
         return self.stft.inverse(spec, length)
 
     def _estimate(self, z: Tensor, rms: Tensor) -> Tensor:

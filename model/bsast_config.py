@@ -44,6 +44,7 @@ class BSASTConfig:
     film_every_block: bool = False  # paper: FiLM once, after the band-split encoder
     channel_merge: str = "attention"  # one of CHANNEL_MERGES
     band_rescale: bool = True  # restore each band token's input RMS on the predicted spectrum
+    w_skip: bool = True  # add the mixture's W spectrum to the estimate: training starts from the mixture
     rope_base: float = 10000.0
     dropout: float = 0.0
     norm_eps: float = 1e-6  # learned RMSNorm layers

@@ -133,11 +133,13 @@ def test_film_output_depends_on_query(every_block):
     assert len(model.film) == (2 if every_block else 1)
 
 
-def test_untrained_model_is_silent_and_scale_equivariant():
+def test_untrained_model_returns_w_and_is_scale_equivariant():
     torch.manual_seed(0)
     x = torch.randn(1, 4, 16000) * 0.1
     with torch.inference_mode():
-        assert BSAST("tiny").eval()(x, _query(1)).abs().max() == 0  # zero-initialised GLU value half
+        assert BSAST("tiny", w_skip=False).eval()(x, _query(1)).abs().max() == 0  # zero-initialised GLU value half
+        w = BSAST("tiny").eval()(x, _query(1))  # with the W skip it starts as the mixture's W channel
+        torch.testing.assert_close(w, x[:, 0], rtol=0, atol=1e-5)
         model = _randomise_heads(BSAST("tiny")).eval()
         y, y3 = model(x, _query(1)), model(3 * x, _query(1))
     torch.testing.assert_close(y3, 3 * y, rtol=1e-4, atol=1e-5 * y.abs().max().item())
@@ -223,7 +225,7 @@ def test_overfits_one_mixture():
     torch.manual_seed(0)
     model = BSAST("tiny")
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
-    for _ in range(30):
+    for _ in range(60):
         loss, parts = bsast_loss(model(mixture, query), ref)
         opt.zero_grad()
         loss.backward()
