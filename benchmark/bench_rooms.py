@@ -22,23 +22,13 @@ import pyroomacoustics as pra  # noqa: E402
 from synth.foa import angular_distance, encode_direction, intensity_direction  # noqa: E402
 from synth.room_acoustics import analyse_rir  # noqa: E402
 from synth.room_sampler import RoomSpec, plan_rirs  # noqa: E402
-from synth.rooms import RoomParams, simulate_rir, solve_absorption  # noqa: E402
+from synth.rooms import RoomParams, shoebox, simulate_rir, solve_absorption  # noqa: E402
 
 
 def pyroomacoustics_sh_rir(params: RoomParams) -> np.ndarray:
     """The same room through pyroomacoustics' ISM with its real-SH microphone directivities (ACN 0..3)."""
     _, alpha, _, _ = solve_absorption(params)
-    material = pra.Material(
-        energy_absorption={"coeffs": list(alpha), "center_freqs": [125 * 2**i for i in range(len(alpha))]}
-    )
-    room = pra.ShoeBox(
-        params.room_dim,
-        fs=params.sample_rate,
-        materials=material,
-        max_order=params.ism_order,
-        air_absorption=params.air_absorption,
-    )
-    room.add_source(list(params.source_position))
+    room = shoebox(params, alpha, air_absorption=params.air_absorption)
     acn = [(0, 0), (-1, 1), (0, 1), (1, 1)]
     mics = np.tile(np.asarray(params.mic_position, dtype=float)[:, None], (1, 4))
     room.add_microphone_array(

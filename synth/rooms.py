@@ -234,8 +234,8 @@ def _white_noise_band_power(filters: np.ndarray) -> np.ndarray:
     return (filters**2 * weights).sum(axis=1) / (2 * (filters.shape[1] - 1))
 
 
-def image_sources(params: RoomParams, absorption: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Image source positions ``(3, n)``, band damping ``(bands, n)`` and reflection orders ``(n,)``."""
+def shoebox(params: RoomParams, absorption: np.ndarray, air_absorption: bool = False) -> pra.ShoeBox:
+    """The pyroomacoustics room of ``params`` with the given per-octave absorption and its one source."""
     material = pra.Material(
         energy_absorption={"coeffs": list(absorption), "center_freqs": [125 * 2**i for i in range(len(absorption))]}
     )
@@ -244,9 +244,15 @@ def image_sources(params: RoomParams, absorption: np.ndarray) -> tuple[np.ndarra
         fs=params.sample_rate,
         materials=material,
         max_order=params.ism_order,
-        air_absorption=False,
+        air_absorption=air_absorption,
     )
     room.add_source(list(params.source_position))
+    return room
+
+
+def image_sources(params: RoomParams, absorption: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Image source positions ``(3, n)``, band damping ``(bands, n)`` and reflection orders ``(n,)``."""
+    room = shoebox(params, absorption)  # air absorption is applied per image here, not by pyroomacoustics
     room.add_microphone(np.asarray(params.mic_position, dtype=np.float64))
     room.image_source_model()
     src = room.sources[0]

@@ -75,6 +75,23 @@ class RirSkip(AudioError):
         self.reason = reason
 
 
+def find_input_files(paths: Iterable[str | Path], matches: Callable[[Path], bool], what: str) -> list[Path]:
+    """Files named by ``paths``: files as given, folders searched recursively for files that ``matches``;
+    sorted, without repeats. A missing path, or finding nothing, is a FileNotFoundError naming ``what``."""
+    paths = list(paths)
+    found: set[Path] = set()
+    for p in map(Path, paths):
+        if p.is_dir():
+            found.update(f for f in p.rglob("*") if f.is_file() and matches(f))
+        elif p.is_file():
+            found.add(p)
+        else:
+            raise FileNotFoundError(f"{p}: no such {what} or folder")
+    if not found:
+        raise FileNotFoundError(f"no {what}s in {', '.join(map(str, paths))}")
+    return sorted(found, key=lambda f: f.as_posix())
+
+
 def room_folder(room: str) -> str:
     """A file-system-safe folder name for a room ('Room A/1' -> 'Room_A_1'); an empty result is an error."""
     name = _UNSAFE.sub("_", str(room).strip()).strip("._")

@@ -25,7 +25,14 @@ from synth.audio_io import AudioError
 from synth.bank_writer import BankWriter, BuildResult
 from synth.foa import ConventionError, convention_from_parts, normalize_convention, unit_vector
 from synth.importers.dcase2025 import ATTRIBUTION, LICENSE
-from synth.importers.rir_common import Batch, RirSkip, import_batches, measurement_towards, room_folder
+from synth.importers.rir_common import (
+    Batch,
+    RirSkip,
+    find_input_files,
+    import_batches,
+    measurement_towards,
+    room_folder,
+)
 
 SOFA_SUFFIX = ".sofa"
 DCASE_SPLITS = ("train", "valid")
@@ -33,17 +40,7 @@ DCASE_SPLITS = ("train", "valid")
 
 def find_sofa_files(paths: Iterable[str | Path]) -> list[Path]:
     """The SOFA files named by ``paths`` (files, or folders searched recursively), sorted, without repeats."""
-    found: set[Path] = set()
-    for p in map(Path, paths):
-        if p.is_dir():
-            found.update(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() == SOFA_SUFFIX)
-        elif p.is_file():
-            found.add(p)
-        else:
-            raise FileNotFoundError(f"{p}: no such SOFA file or folder")
-    if not found:
-        raise FileNotFoundError(f"no {SOFA_SUFFIX} files in {', '.join(map(str, paths))}")
-    return sorted(found, key=lambda f: f.as_posix())
+    return find_input_files(paths, lambda f: f.suffix.lower() == SOFA_SUFFIX, f"{SOFA_SUFFIX} file")
 
 
 def _attr(stream: sofar.SofaStream, name: str) -> str | None:

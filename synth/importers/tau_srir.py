@@ -26,6 +26,7 @@ from synth.foa import normalize_convention
 from synth.importers.matfile import h5_array, h5_cell, h5_lookup, is_v73, parse_var_path, read_cell
 from synth.importers.rir_common import (
     Batch,
+    find_input_files,
     import_batches,
     is_unit_length,
     measurement_towards,
@@ -39,17 +40,7 @@ _FILE_NAME = re.compile(r"^rirs_(\d+)_(.+)$")
 
 def find_tau_files(paths: Iterable[str | Path]) -> list[Path]:
     """The MAT files named by ``paths``: files as given, folders searched for ``rirs_*.mat``; sorted."""
-    found: set[Path] = set()
-    for p in map(Path, paths):
-        if p.is_dir():
-            found.update(f for f in p.rglob("rirs_*.mat") if f.is_file())
-        elif p.is_file():
-            found.add(p)
-        else:
-            raise FileNotFoundError(f"{p}: no such MAT file or folder")
-    if not found:
-        raise FileNotFoundError(f"no rirs_*.mat files in {', '.join(map(str, paths))}")
-    return sorted(found, key=lambda f: f.as_posix())
+    return find_input_files(paths, lambda f: f.name.startswith("rirs_") and f.suffix == ".mat", "rirs_*.mat file")
 
 
 def room_of(path: Path) -> tuple[str, int | None]:
