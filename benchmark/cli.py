@@ -6,7 +6,7 @@ import argparse
 import sys
 
 import synth
-from benchmark import train_cli
+from benchmark import eval_cli, leaderboard_cli, train_cli
 from manifests import cli as manifests_cli
 from synth import bank_cli, scene_cli
 from synth.audio_io import AudioError
@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     manifests_cli.register(sub)
     queries_cli.register(sub)
     train_cli.register(sub)
+    eval_cli.register(sub)
+    leaderboard_cli.register(sub)
     from benchmark import demo
 
     demo.register(sub)

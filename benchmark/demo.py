@@ -1,10 +1,10 @@
 """``foabench demo``: the main job end to end on the embedded starter bank.
 
-Today: build the starter source bank, a simulated room bank (AmbiX RIRs) and the starter diffuse noise bank;
-sample a small train/val/test split from them (the ``tiny`` spec, with audio and text queries per target),
-check it for leakage and render it; train (or reuse) the built-in query encoder and export every split's
-query embeddings.
-Later stages (training, evaluation, leaderboard) extend this command.
+Build the starter source bank, a simulated room bank (AmbiX RIRs) and the starter diffuse noise bank; sample
+a small train/val/test split from them (the ``tiny`` spec, with audio and text queries per target), check it
+for leakage and render it; train (or reuse) the built-in query encoder and export every split's query
+embeddings; train BSAST, BSAST-W and the ResUNet (tiny configs) on the starter training stream; evaluate them
+and every baseline and bound on the test split with audio and text queries, and print the results table.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import argparse
 import time
 from pathlib import Path
 
+from benchmark.demo_separators import evaluate_demo, run_leaderboard, train_demo_models
+from benchmark.leaderboard import format_markdown
 from synth.bank import Bank
 from synth.bank_summary import format_summary
 
@@ -21,8 +23,6 @@ DEMO_RIRS_PER_ROOM = 6
 DEMO_SPLITS = (("train", 32), ("val", 8), ("test", 8))
 DEMO_SPEC = "tiny"
 DEMO_ENCODER_STEPS = 300
-DEMO_TRAINING = {"config": "tiny", "spec": "tiny", "steps": 150, "batch_size": 4, "lr": 2e-3, "warmup": 10,
-                 "l1_weight": 10.0, "val_every": 50, "ckpt_every": 50}  # fmt: skip
 
 
 def run_demo(workdir: Path, workers: int | None = None, progress: bool = True) -> int:
@@ -59,57 +59,22 @@ def run_demo(workdir: Path, workers: int | None = None, progress: bool = True) -
     t5 = time.perf_counter()
     print(f"[demo] query encoder {encoder.name} ready and query files written in {t5 - t4:.1f} s\n")
 
-    train_separator(banks, workdir, manifests, workers, progress)
-    print(f"[demo] BSAST-tiny trained (or reused) and evaluated in {time.perf_counter() - t5:.1f} s")
-    return 0
-
-
-def train_separator(banks: Path, workdir: Path, manifests: list[Path], workers: int | None, progress: bool) -> dict:
-    """Train BSAST ``tiny`` on the starter training stream (or reuse/resume the run) and score the test split."""
-    import hashlib
-    import json
-
-    import torch
-
-    from benchmark.train import TrainSettings, evaluate, load_trained, run_is_complete, train
-    from benchmark.train_data import ManifestDataset, build_query_table
-    from manifests.bank_set import BankSet
-    from manifests.schema import read_manifest
-    from synth.queries.registry import open_encoder
-
     paths = {p.name.removesuffix(".jsonl"): p for p in manifests}
-    opened = BankSet.open([banks])
-    settings = TrainSettings(
-        out="",
-        banks=[str(banks)],
-        val=str(paths["val"]),
-        workers=2 if workers is None else workers,
-        encoder=str(workdir / "encoders" / "builtin"),
-        cache=str(workdir / "embeddings"),
-        **DEMO_TRAINING,
-    )
-    key = json.dumps({**DEMO_TRAINING, "banks": {n: b.fingerprint for n, b in sorted(opened.banks.items())}},
-                     sort_keys=True)  # fmt: skip
-    run = workdir / "runs" / f"bsast-tiny-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
-    settings.out = str(run)
-    if run_is_complete(run, settings.steps):
-        print(f"[demo] reusing the finished run {run}")
-    else:
-        resume = (run / "checkpoints" / "last.pt").is_file()
-        print(f"[demo] {'resuming' if resume else 'training'} BSAST-tiny: {settings.steps} steps -> {run}")
-        train(settings, resume=resume, progress=progress)
-    model, info = load_trained(run)
-    test_rows = read_manifest(paths["test"]).rows
-    texts = [e["query"]["text"] for r in test_rows for e in r["events"] if e.get("query")]
-    table = build_query_table(open_encoder(settings.encoder), opened, settings.cache, texts)
-    dataset = ManifestDataset(test_rows, [str(banks)], table, model.config.n_channels)
-    scores = evaluate(model, dataset, torch.device("cpu"))
-    print(
-        f"[demo] BSAST-tiny ({info['parameters']:,} parameters, {info['step']} steps) on the starter test split: "
-        f"SI-SDRi {scores['audio_query_si_sdri']:+.2f} dB (audio queries), "
-        f"{scores['text_query_si_sdri']:+.2f} dB (text queries); mixture SI-SDR {scores['mixture_si_sdr']:.2f} dB"
-    )
-    return scores
+    runs = train_demo_models(banks, workdir, paths["val"], workers, progress)
+    t6 = time.perf_counter()
+    print(f"[demo] {len(runs)} separators trained (or reused) in {t6 - t5:.1f} s\n")
+
+    results = evaluate_demo(banks, workdir, paths["test"], runs, progress)
+    t7 = time.perf_counter()
+    print(f"\n[demo] {len(results)} separators and bounds evaluated on the starter test split in {t7 - t6:.1f} s\n")
+
+    board = run_leaderboard(results, workdir / "leaderboard")
+    t8 = time.perf_counter()
+    print(format_markdown(board))
+    print(f"\n[demo] leaderboard, plots and report in {workdir / 'leaderboard'} ({t8 - t7:.1f} s); "
+          f"open {workdir / 'leaderboard' / 'report.html'} in a browser")  # fmt: skip
+    print(f"[demo] done in {t8 - t0:.1f} s: {len(board.entries)} separators and bounds on the leaderboard")
+    return 0
 
 
 def make_queries(banks: Path, workdir: Path, manifests: list[Path], progress: bool):

@@ -26,6 +26,7 @@ import torch
 from torch.utils.data import DataLoader
 
 import synth
+from benchmark.model_registry import LOSSES, MODELS
 from benchmark.train_data import DynamicMixDataset, ManifestDataset, StreamSampler, build_query_table
 from manifests.bank_set import BankSet
 from manifests.schema import read_manifest
@@ -57,6 +58,7 @@ class TrainSettings:
     warmup: int = 50
     grad_clip: float = 5.0
     l1_weight: float = 100.0  # lambda of the SI-SDR + lambda * L1 loss (the paper's 100)
+    loss: str = "auto"  # one of LOSSES; auto = the model's own (BSAST: si_sdr_l1, ResUNet: l1)
     workers: int = 2
     val_every: int = 200
     ckpt_every: int = 200
@@ -66,13 +68,32 @@ class TrainSettings:
 
 
 def make_model(name: str, config: str, overrides: dict, query_dim: int) -> torch.nn.Module:
-    """A trainable separator by name (``bsast``)."""
-    if name == "bsast":
-        from model.bsast import BSAST
-        from model.bsast_config import get_config
+    """A trainable separator by name (:data:`MODELS`) with preset ``config`` and field ``overrides``."""
+    import importlib
 
-        return BSAST(get_config(config, **{"query_dim": query_dim, **overrides}))
-    raise ValueError(f"unknown trainable separator {name!r} (known: bsast)")
+    if name not in MODELS:
+        raise ValueError(f"unknown trainable separator {name!r} (known: {', '.join(MODELS)})")
+    target, implied = MODELS[name]
+    module, cls = target.split(":")
+    return getattr(importlib.import_module(module), cls)(config, **{"query_dim": query_dim, **implied, **overrides})
+
+
+def training_loss(model: torch.nn.Module, settings: TrainSettings):
+    """``loss(est, ref) -> (loss, parts)``: ``si_sdr_l1`` (BSAST: -SI-SDR + lambda L1 on the level-normalised
+    waveform) or ``l1`` (AudioSep: raw waveform L1); ``auto`` takes the model's ``default_loss``."""
+    from model.loss import bsast_loss, level_l1, si_sdr
+
+    name = settings.loss if settings.loss != "auto" else getattr(model, "default_loss", "si_sdr_l1")
+    if name == "si_sdr_l1":
+        return lambda est, ref: bsast_loss(est, ref, lam=settings.l1_weight)
+    if name == "l1":
+
+        def l1(est, ref):
+            loss = level_l1(est, ref, normalize=False).mean()
+            return loss, {"loss": loss, "si_sdr": si_sdr(est.detach(), ref).mean(), "l1": loss}
+
+        return l1
+    raise ValueError(f"unknown loss {name!r} (known: {', '.join(LOSSES)})")
 
 
 def _distributed() -> tuple[int, int, torch.device]:
@@ -97,11 +118,12 @@ def lr_at(step: int, settings: TrainSettings) -> float:
     return settings.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def _save(path: Path, model, opt, step: int, settings: TrainSettings) -> None:
+def _save(path: Path, model, opt, step: int, settings: TrainSettings, elapsed_s: float) -> None:
     tmp = path.with_suffix(".tmp")
     core = model.module if hasattr(model, "module") else model
     torch.save({"step": step, "model": core.state_dict(), "optimizer": opt.state_dict(),
-                "settings": asdict(settings), "model_config": core.config.to_dict()}, tmp)  # fmt: skip
+                "settings": asdict(settings), "model_config": core.config.to_dict(),
+                "elapsed_s": round(elapsed_s, 3)}, tmp)  # fmt: skip
     tmp.replace(path)
 
 
@@ -136,7 +158,6 @@ def train(settings: TrainSettings, resume: bool = False, progress: bool = True, 
     would; ``resume`` then continues to ``settings.steps``."""
     from tqdm import tqdm
 
-    from model.loss import bsast_loss
     from synth.queries.registry import open_encoder
 
     rank, world, device = _distributed()
@@ -152,13 +173,15 @@ def train(settings: TrainSettings, resume: bool = False, progress: bool = True, 
     spec = load_spec(settings.spec)
     stream = SceneStream(spec, list(banks.banks.values()), settings.split, settings.seed)
     model = make_model(settings.model, settings.config, settings.model_overrides, encoder.dim).to(device)
+    loss_fn = training_loss(model, settings)
     opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    start = 0
+    start, elapsed_before = 0, 0.0
     if resume and (ckpts / LAST).is_file():
         state = torch.load(ckpts / LAST, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         start = int(state["step"])
+        elapsed_before = float(state.get("elapsed_s", 0.0))
     elif (out / "metrics.jsonl").exists() and not resume:
         raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
     n_channels = model.config.n_channels
@@ -194,6 +217,7 @@ def train(settings: TrainSettings, resume: bool = False, progress: bool = True, 
     metrics_path = out / "metrics.jsonl"
     last_val: dict = {}
     t_last, render_times = time.perf_counter(), []
+    t_start = t_last
     bar = tqdm(total=settings.steps, initial=start, desc=f"train {settings.model}-{settings.config}", unit="step",
                disable=not progress or rank != 0)  # fmt: skip
     model.train()
@@ -204,7 +228,7 @@ def train(settings: TrainSettings, resume: bool = False, progress: bool = True, 
             group["lr"] = lr
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             est = model(mixture.to(device), query.to(device))
-        loss, parts = bsast_loss(est.float(), target.to(device), lam=settings.l1_weight)
+        loss, parts = loss_fn(est.float(), target.to(device))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         loss = loss.detach()
@@ -228,8 +252,9 @@ def train(settings: TrainSettings, resume: bool = False, progress: bool = True, 
             bar.set_postfix(loss=f"{float(loss):.3f}")
         stopping = stop_after is not None and step >= stop_after
         if rank == 0 and (step % settings.ckpt_every == 0 or step == settings.steps or stopping):
-            _save(ckpts / f"step{step:07d}.pt", core, opt, step, settings)
-            _save(ckpts / LAST, core, opt, step, settings)
+            elapsed = elapsed_before + time.perf_counter() - t_start
+            _save(ckpts / f"step{step:07d}.pt", core, opt, step, settings, elapsed)
+            _save(ckpts / LAST, core, opt, step, settings, elapsed)
         if rank == 0 and val_set is not None and (step % settings.val_every == 0 or step == settings.steps):
             last_val = evaluate(core, val_set, device)
             _append(metrics_path, {"step": step, "val": last_val})
@@ -239,19 +264,33 @@ def train(settings: TrainSettings, resume: bool = False, progress: bool = True, 
     return last_val
 
 
-def load_trained(run: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
-    """The model of a run folder's last checkpoint (eval mode) and the run's ``config.json``."""
+def checkpoint_path(run: str | Path) -> Path:
+    """The checkpoint a run spec names: a ``.pt`` file, or a run folder's ``checkpoints/last.pt``."""
     run = Path(run)
-    ckpt = run / CKPT_DIR / LAST
+    ckpt = run if run.suffix == ".pt" else run / CKPT_DIR / LAST
     if not ckpt.is_file():
-        raise FileNotFoundError(f"{run}: no {CKPT_DIR}/{LAST}; train with `foabench train --out {run}`")
-    info = json.loads((run / "config.json").read_text())
+        raise FileNotFoundError(f"{run}: no checkpoint {ckpt}; train with `foabench train --out RUN`")
+    return ckpt
+
+
+def load_trained(run: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
+    """The model of a checkpoint (a run folder's ``last.pt`` or a given ``.pt``), in eval mode, and the run's
+    ``config.json`` plus ``step``, ``checkpoint`` (path) and ``checkpoint_sha256``."""
+    from synth.audio_io import sha256_file
+
+    ckpt = checkpoint_path(run)
+    folder = ckpt.parent.parent if ckpt.parent.name == CKPT_DIR else ckpt.parent
     state = torch.load(ckpt, map_location=device, weights_only=False)
+    info = json.loads((folder / "config.json").read_text()) if (folder / "config.json").is_file() else {}
     settings = state["settings"]
+    info.setdefault("settings", settings)
     model = make_model(settings["model"], settings["config"], settings["model_overrides"],
                        int(state["model_config"]["query_dim"]))  # fmt: skip
     model.load_state_dict(state["model"])
-    return model.eval(), {**info, "step": int(state["step"])}
+    info.setdefault("parameters", sum(p.numel() for p in model.parameters()))
+    extra = {"step": int(state["step"]), "checkpoint": str(ckpt), "checkpoint_sha256": sha256_file(ckpt),
+             "train_seconds": state.get("elapsed_s")}  # fmt: skip
+    return model.eval(), {**info, **extra}
 
 
 def run_is_complete(run: str | Path, steps: int) -> bool:

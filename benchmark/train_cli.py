@@ -14,7 +14,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         out=args.out, banks=args.banks, model=args.model, config=args.config, model_overrides=overrides,
         val=args.val, spec=args.spec, split=args.split, seed=args.seed, steps=args.steps,
         batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, warmup=args.warmup,
-        l1_weight=args.l1_weight,
+        l1_weight=args.l1_weight, loss=args.loss,
         workers=args.workers, val_every=args.val_every, ckpt_every=args.ckpt_every, log_every=args.log_every,
         encoder=args.encoder, cache=args.cache,
     )  # fmt: skip
@@ -26,9 +26,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a separator (BSAST) with dynamic mixing and pseudo-queries")
-    p.add_argument("--model", default="bsast", help="trainable separator (default bsast)")
-    p.add_argument("--config", default="tiny", help="model config: paper, small or tiny (default tiny)")
+    from benchmark.model_registry import LOSSES, MODELS
+
+    p = sub.add_parser("train", help="train a separator (BSAST, BSAST-W, ResUNet) with dynamic mixing")
+    p.add_argument(
+        "--model",
+        default="bsast",
+        choices=sorted(MODELS),
+        help="bsast (FOA), bsast-w (W channel only) or resunet (AudioSep-style, W only); default bsast",
+    )
+    p.add_argument(
+        "--config", default="tiny", help="model preset: bsast paper/small/tiny, resunet paper/tiny (default tiny)"
+    )
     p.add_argument("--model-overrides", default=None, help='JSON of config fields, e.g. {"n_channels": 1}')
     p.add_argument("--banks", nargs="+", default=["foabench-data/banks"], help="bank folders")
     p.add_argument("--val", default=None, help="validation manifest")
@@ -42,6 +51,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weight-decay", type=float, default=1e-2)
     p.add_argument("--warmup", type=int, default=50)
     p.add_argument("--l1-weight", type=float, default=100.0, help="lambda of SI-SDR + lambda * L1 (default 100)")
+    p.add_argument(
+        "--loss",
+        default="auto",
+        choices=LOSSES,
+        help="auto (the model's own: BSAST si_sdr_l1, ResUNet l1), si_sdr_l1 or l1 (raw waveform L1)",
+    )
     p.add_argument("--workers", type=int, default=2, help="DataLoader workers rendering scenes")
     p.add_argument("--val-every", type=int, default=200)
     p.add_argument("--ckpt-every", type=int, default=200)

@@ -59,6 +59,7 @@ import torch
 from torch import Tensor, nn
 
 from model.bsast_config import BSASTConfig, get_config
+from model.common import SeparatorModel
 from model.layers import FiLM, RMSNorm, TriAxialBlock
 from model.stft import STFT
 
@@ -111,7 +112,7 @@ class SpectrumEstimator(nn.Module):
         return y.reshape(*y.shape[:-1], self.sizes[n], 2)
 
 
-class BSAST(nn.Module):
+class BSAST(SeparatorModel):
     """Band-split spatial audio separation transformer; see the module docstring.
 
     ``BSAST(config="paper", **overrides)``: ``config`` is a :class:`BSASTConfig` or a preset name
@@ -147,15 +148,9 @@ class BSAST(nn.Module):
         else:
             self.merge = None
 
-    def num_parameters(self, trainable_only: bool = False) -> int:
-        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
-
     def forward(self, mixture: Tensor, query: Tensor) -> Tensor:
         cfg = self.config
-        if mixture.dim() != 3 or mixture.shape[1] != cfg.n_channels:
-            raise ValueError(f"mixture must be (B, {cfg.n_channels}, L), got {tuple(mixture.shape)}")
-        if query.shape != (mixture.shape[0], cfg.query_dim):
-            raise ValueError(f"query must be ({mixture.shape[0]}, {cfg.query_dim}), got {tuple(query.shape)}")
+        self.check_inputs(mixture, query)
         length = mixture.shape[-1]
         mix_spec = self.stft(mixture)  # (B, C, T, F, 2)
         z, rms = self.encoder(mix_spec)  # (B, C, T, N, D), (B, C, T, N)

@@ -14,17 +14,17 @@ Choices the paper leaves open are fields here, documented where they are used (`
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from model.bands import DEFAULT_BAND_EDGES_HZ, band_bins
+from model.common import ConfigMixin
 
 CHANNEL_MERGES = ("attention", "mean", "linear")
 
 
 @dataclass(frozen=True)
-class BSASTConfig:
+class BSASTConfig(ConfigMixin):
     """All BSAST hyper-parameters. ``band_edges_hz`` are the interior band edges (see ``model/bands.py``)."""
 
     name: str = "paper"
@@ -73,22 +73,6 @@ class BSASTConfig:
     def bands(self) -> list[tuple[int, int]]:
         """``[(start, stop), ...]`` STFT bin range of each band (stop exclusive)."""
         return band_bins(self.band_edges_hz, self.sample_rate, self.n_fft)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["band_edges_hz"] = list(self.band_edges_hz)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> BSASTConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown BSASTConfig fields: {sorted(unknown)}")
-        return cls(**d)
-
-    def replace(self, **overrides: Any) -> BSASTConfig:
-        return dataclasses.replace(self, **overrides)
 
 
 PRESETS: dict[str, BSASTConfig] = {

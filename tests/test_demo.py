@@ -1,4 +1,7 @@
-"""The README's first command: ``foabench demo`` builds the starter banks, samples, checks and renders splits."""
+"""The README's first command: ``foabench demo`` builds the starter banks, samples, checks and renders splits,
+trains the tiny separators, evaluates every separator and bound, and writes the leaderboard and report."""
+
+import json
 
 import pytest
 
@@ -33,5 +36,16 @@ def test_demo_builds_source_room_and_noise_banks(tmp_path, capsys):
     for key, figure in encoder.info["held_out_retrieval"].items():
         if isinstance(figure, dict):
             assert figure["value"] >= min(1.0, figure["chance"] + 0.3), (key, figure)
-    assert cli(["demo", "--workdir", str(tmp_path), "--no-progress"]) == 0  # a rerun reuses the encoder
-    assert "reused (same starter bank)" in capsys.readouterr().out
+    for model in ("bsast", "bsast-w", "resunet"):  # trained, then evaluated with both query types
+        (folder,) = (tmp_path / "results").glob(f"{model}-tiny-*")
+        provenance = json.loads((folder / "provenance.json").read_text())
+        assert provenance["separator"]["model"] == model and provenance["queries"] == ["audio", "text"]
+    board = json.loads((tmp_path / "leaderboard" / "leaderboard.json").read_text())
+    names = json.dumps(board)
+    for name in ("bsast-tiny", "bsast-w-tiny", "resunet-tiny", "oracle-irm", "max-re (query DOA)", "mixture"):
+        assert name in names and name in out, name
+    assert (tmp_path / "leaderboard" / "report.html").is_file()
+    assert len(list((tmp_path / "leaderboard" / "plots").glob("*.png"))) == 4
+    assert cli(["demo", "--workdir", str(tmp_path), "--no-progress"]) == 0  # a rerun reuses everything
+    out = capsys.readouterr().out
+    assert "reused (same starter bank)" in out and out.count("reusing the finished run") == 3

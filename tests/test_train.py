@@ -8,7 +8,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from benchmark.cli import main as cli
-from benchmark.train import TrainSettings, lr_at, train
+from benchmark.train import TrainSettings, lr_at, make_model, train
 from benchmark.train_data import DynamicMixDataset, StreamSampler, build_query_table
 from manifests.bank_set import BankSet
 from manifests.schema import write_manifest
@@ -100,4 +100,9 @@ def test_train_cli(setup, tmp_path, capsys):
     assert cli(args) == 0
     assert "audio_query_si_sdri" in capsys.readouterr().out
     assert cli(args) == 2  # the folder holds a run: --resume or another --out
-    assert cli([*args[:-1], "--model", "conv-tasnet"]) == 2
+    with pytest.raises(SystemExit) as exc:  # argparse refuses a model it does not know
+        cli([*args[:-1], "--model", "conv-tasnet"])
+    assert exc.value.code == 2
+    with pytest.raises(ValueError, match="unknown trainable separator"):
+        make_model("conv-tasnet", "tiny", {}, 384)
+    assert make_model("bsast-w", "tiny", {}, 384).config.n_channels == 1

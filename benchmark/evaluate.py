@@ -1,0 +1,397 @@
+"""``foabench eval``: score any separator on a published split.
+
+For every (mixture, target, query type) of a manifest the harness renders the mixture (the manifests'
+deterministic renderer), builds the query the manifest records for that target (the audio query clip's
+embedding, or the text query's embedding, through the embedding cache), hands the separator a batch, and
+scores the estimate against the target's reference (``direct`` by default) with :mod:`benchmark.metrics`.
+
+A results folder holds
+
+- ``provenance.json`` — the separator (spec, name, what it uses, whether that is oracle information, its
+  checkpoint and sha256), the manifest (path, rows hash, split), the encoder (name, hash), the bank
+  fingerprints, the reference, the query types and the foabench/torch versions;
+- ``rows.jsonl`` — one row per (mixture, target, query type): metrics and the metadata breakdowns need
+  (label, counts of targets/interferers, RT60, DRR, SNR, direction, room, noise);
+- ``summary.json`` — per query type: means with bootstrap intervals and breakdowns by class, number of
+  sources and interferers, RT60, DRR and SNR bins (:mod:`benchmark.breakdowns`); written atomically at the end;
+- ``examples/`` — listening material for the first ``examples`` mixtures (24-bit FLAC, mono):
+  ``{mixture}_mixture.flac`` (the W channel), and per target event ``k``: ``{mixture}_{k}_reference.flac``,
+  ``{mixture}_{k}_query.flac`` (the audio query clip) and ``{mixture}_{k}_{audio|text}.flac`` (the estimate).
+
+Resumable: rows are appended a batch at a time (whole lines, flushed and fsynced); a rerun with the same
+provenance skips the keys already written and drops a torn last line. A different separator, checkpoint,
+manifest or encoder in the same folder is an error unless ``overwrite``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import synth
+from benchmark.breakdowns import summarize_rows
+from benchmark.metrics import score
+from benchmark.separator import QueryBatch, SeparatorContext, is_oracle, load_separator
+from manifests.bank_set import BankSet
+from manifests.schema import read_manifest
+from synth.audio_io import atomic_write_text, write_audio_atomic
+from synth.render import Renderer
+
+QUERY_KINDS = ("audio", "text")
+ROWS = "rows.jsonl"
+PROVENANCE = "provenance.json"
+SUMMARY = "summary.json"
+METRICS = ("si_sdr", "sdr", "si_sdri", "sdri", "mixture_si_sdr", "mixture_sdr")
+
+
+@dataclass
+class EvalSettings:
+    """One evaluation: which separator, on which split, with which queries, into which folder."""
+
+    separator: str
+    split: str
+    out: str
+    banks: list[str] = field(default_factory=lambda: ["foabench-data/banks"])
+    query: str = "both"  # audio | text | both
+    reference: str = "direct"  # direct | dry
+    separator_args: dict = field(default_factory=dict)
+    encoder: str = "foabench-data/encoders/builtin"
+    cache: str = "foabench-data/embeddings"
+    batch_size: int = 4
+    device: str = "cpu"
+    examples: int = 3
+    overwrite: bool = False
+
+    def kinds(self) -> tuple[str, ...]:
+        if self.query == "both":
+            return QUERY_KINDS
+        if self.query not in QUERY_KINDS:
+            raise ValueError(f"--query must be audio, text or both, not {self.query!r}")
+        return (self.query,)
+
+
+@dataclass
+class _Item:
+    key: str
+    row: dict
+    event: int  # index into row["events"]
+    target: int  # index among the row's targets (reference files target{t}_*)
+    kind: str
+
+
+def _items(rows: list[dict], kinds: tuple[str, ...]) -> list[_Item]:
+    out = []
+    for row in rows:
+        targets = [k for k, e in enumerate(row["events"]) if e["role"] == "target"]
+        for t, k in enumerate(targets):
+            out += [_Item(f"{row['id']}/{k}/{kind}", row, k, t, kind) for kind in kinds]
+    return out
+
+
+def _needs_encoder(sep) -> bool:
+    return "query_embedding" in sep.uses or bool(getattr(sep, "needs_encoder", False))
+
+
+class _Queries:
+    """Query embeddings of a manifest's targets, embedded once through the cache."""
+
+    def __init__(self, encoder, banks: BankSet, cache_root: str, rows: list[dict]):
+        from synth.queries.cache import EmbeddingCache, cached_text
+        from synth.queries.export import clip_embeddings
+
+        self.audio: dict[str, np.ndarray] = {}
+        self.text: dict[str, np.ndarray] = {}
+        if encoder is None:
+            return
+        cache = EmbeddingCache(cache_root, encoder.hash)
+        refs = {}
+        texts = set()
+        for row in rows:
+            for ev in row["events"]:
+                if ev["role"] == "target":
+                    ref = audio_query_ref(ev)
+                    refs[ref["sha256"]] = ref
+                    texts.add(ev["query"]["text"])
+        ordered = list(refs.values())
+        self.audio = dict(zip(refs, clip_embeddings(encoder, cache, banks, ordered), strict=True))
+        ordered_texts = sorted(texts)
+        self.text = dict(zip(ordered_texts, cached_text(cache, encoder, ordered_texts), strict=True))
+
+    def embedding(self, ev: dict, kind: str) -> np.ndarray:
+        return self.audio[audio_query_ref(ev)["sha256"]] if kind == "audio" else self.text[ev["query"]["text"]]
+
+
+def audio_query_ref(ev: dict) -> dict:
+    """The clip an audio query plays: the manifest's query clip, or the target's own clip when its class has
+    no other clip in the split (the sampler records ``null`` then)."""
+    query = ev.get("query")
+    if not query:
+        raise ValueError(f"target event {ev.get('label')!r} has no query; sample manifests with queries")
+    return query.get("audio") or ev["source"]
+
+
+def provenance(settings: EvalSettings, sep, manifest, encoder, banks: BankSet) -> dict:
+    """What a results folder was computed from (compared on resume)."""
+    info = getattr(sep, "info", {})
+    return {
+        "separator": {
+            "spec": settings.separator,
+            "name": sep.name,
+            "uses": list(sep.uses),
+            "oracle": is_oracle(sep),
+            "bound": bool(getattr(sep, "is_bound", False)),
+            "args": settings.separator_args,
+            "checkpoint": info.get("checkpoint"),
+            "checkpoint_sha256": info.get("checkpoint_sha256"),
+            "parameters": info.get("parameters"),
+            "train_steps": info.get("step"),
+            "train_seconds": info.get("train_seconds"),
+            "model": info.get("settings", {}).get("model"),
+            "model_config": info.get("model_config"),
+        },
+        "manifest": {
+            "path": str(manifest.rows_path),
+            "rows_sha256": manifest.header.get("rows_sha256"),
+            "split": manifest.header.get("split"),
+            "num_rows": len(manifest.rows),
+        },
+        "encoder": None if encoder is None else {"name": encoder.name, "hash": encoder.hash},
+        "banks": {n: b.fingerprint for n, b in sorted(banks.banks.items())},
+        "reference": settings.reference,
+        "queries": list(settings.kinds()),
+        "foabench": synth.__version__,
+        "torch": torch.__version__,
+    }
+
+
+def _same_run(old: dict, new: dict) -> list[str]:
+    keys = [("separator", "spec"), ("separator", "checkpoint_sha256"), ("manifest", "rows_sha256"),
+            ("encoder",), ("reference",), ("banks",)]  # fmt: skip
+    diffs = []
+    for path in keys:
+        a, b = old, new
+        for k in path:
+            a, b = (a or {}).get(k), (b or {}).get(k)
+        if a != b:
+            diffs.append(".".join(path))
+    return diffs
+
+
+def _read_done(path: Path) -> dict[str, dict]:
+    """Rows already written; a torn last line (interrupted write) is dropped from the file."""
+    if not path.is_file():
+        return {}
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        data = data[: data.rfind(b"\n") + 1]
+        atomic_write_text(path, data.decode("utf-8"))
+    done = {}
+    for line in data.decode("utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            done[r["key"]] = r
+    return done
+
+
+def _append_rows(path: Path, rows: list[dict]) -> None:
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _metadata(item: _Item, banks: BankSet) -> dict:
+    row, ev = item.row, item.row["events"][item.event]
+    rir = banks.record(ev["rir"])
+    roles = [e["role"] for e in row["events"]]
+    return {
+        "key": item.key,
+        "mixture": row["id"],
+        "event": item.event,
+        "target": item.target,
+        "query": item.kind,
+        "query_text": ev["query"]["text"],
+        "label": ev["label"],
+        "n_targets": roles.count("target"),
+        "n_interferers": roles.count("interference"),
+        "n_sources": len(roles),
+        "snr_db": ev["snr_db"],
+        "azimuth": ev.get("azimuth"),
+        "elevation": ev.get("elevation"),
+        "rt60": rir.rt60_measured,
+        "drr_db": rir.drr_db,
+        "room": row["room"]["room"],
+        "noise": row.get("noise") is not None,
+    }
+
+
+def _nan_to_none(x: float) -> float | None:
+    return None if not np.isfinite(x) else round(float(x), 4)
+
+
+def evaluate_separator(
+    settings: EvalSettings, progress: bool = True, stop_after: int | None = None, encoder=None, separator=None
+) -> dict:
+    """Run (or resume) an evaluation; returns the summary. ``encoder``/``separator``: already opened objects to
+    use instead of opening ``settings.encoder``/``settings.separator`` (callers evaluating many separators);
+    ``stop_after`` ends after that many new items, as an interruption would (for tests)."""
+    from tqdm import tqdm
+
+    from synth.queries.registry import open_encoder
+
+    if settings.reference not in ("direct", "dry"):
+        raise ValueError(f"--reference must be direct or dry (mono references), not {settings.reference!r}")
+    kinds = settings.kinds()
+    manifest = read_manifest(settings.split)
+    banks = BankSet.open(settings.banks)
+    sep = separator or load_separator(settings.separator, settings.separator_args, settings.device)
+    if not _needs_encoder(sep):
+        encoder = None
+    elif encoder is None:
+        encoder = open_encoder(settings.encoder)
+    out = Path(settings.out)
+    out.mkdir(parents=True, exist_ok=True)
+    prov = provenance(settings, sep, manifest, encoder, banks)
+    rows_path = out / ROWS
+    if settings.overwrite:
+        for name in (ROWS, PROVENANCE, SUMMARY):
+            (out / name).unlink(missing_ok=True)
+    elif (out / PROVENANCE).is_file():
+        diffs = _same_run(json.loads((out / PROVENANCE).read_text()), prov)
+        if diffs:
+            raise ValueError(f"{out} holds results of another run (differs in {', '.join(diffs)}); "
+                             "choose another --out or pass --overwrite")  # fmt: skip
+    elif rows_path.exists():
+        raise ValueError(f"{out}: {ROWS} without {PROVENANCE}; choose another --out or pass --overwrite")
+    atomic_write_text(out / PROVENANCE, json.dumps(prov, indent=2, sort_keys=True) + "\n")
+    done = _read_done(rows_path)
+    rows = manifest.rows
+    sample_rate = int(rows[0]["sample_rate"]) if rows else 0
+    if hasattr(sep, "setup"):
+        sep.setup(SeparatorContext(sample_rate, torch.device(settings.device), encoder))
+    queries = _Queries(encoder if "query_embedding" in sep.uses else None, banks, settings.cache, rows)
+    renderer = Renderer(banks)
+    example_ids = {r["id"] for r in rows[: settings.examples]}
+    todo = [it for it in _items(rows, kinds) if it.key not in done]
+    bar = tqdm(total=len(todo), desc=f"eval {sep.name}", unit="target", disable=not progress)
+    seconds, new = 0.0, 0
+    by_row: dict[str, list[_Item]] = {}
+    for it in todo:
+        by_row.setdefault(it.row["id"], []).append(it)
+    pending: list[tuple[_Item, np.ndarray, np.ndarray]] = []
+
+    def flush() -> None:
+        nonlocal seconds
+        if not pending:
+            return
+        for kind in kinds:
+            group = [p for p in pending if p[0].kind == kind]
+            for length in sorted({p[1].shape[0] for p in group}):
+                batch = [p for p in group if p[1].shape[0] == length]
+                t0 = time.perf_counter()
+                est = _separate(sep, batch, kind, sample_rate, queries, renderer)
+                seconds += time.perf_counter() - t0
+                _write(batch, est)
+        pending.clear()
+
+    def _write(batch, est: np.ndarray) -> None:
+        nonlocal new
+        out_rows = []
+        for (it, mixture, ref), e in zip(batch, est, strict=True):
+            m = score(e, ref, mixture[:, 0])
+            silent = not np.isfinite(m["si_sdr"])
+            out_rows.append({**_metadata(it, banks), "separator": sep.name, "oracle": is_oracle(sep),
+                             "reference": settings.reference, "silent_reference": bool(silent),
+                             "detected_labels": detected.get(it.row["id"]),
+                             **{k: _nan_to_none(m[k]) for k in METRICS}})  # fmt: skip
+            if it.row["id"] in example_ids:
+                stem = out / "examples" / f"{it.row['id']}_{it.event}"
+                write_audio_atomic(f"{stem}_{it.kind}.flac", _safe_peak(e), sample_rate)
+                if not Path(f"{stem}_reference.flac").is_file():  # shared by the query types
+                    write_audio_atomic(f"{stem}_reference.flac", _safe_peak(ref), sample_rate)
+                    write_audio_atomic(out / "examples" / f"{it.row['id']}_mixture.flac", _safe_peak(mixture[:, 0]),
+                                       sample_rate)  # fmt: skip
+                    query_clip = renderer.audio(audio_query_ref(it.row["events"][it.event]), 1)[:, 0]
+                    write_audio_atomic(f"{stem}_query.flac", _safe_peak(query_clip), sample_rate)
+        _append_rows(rows_path, out_rows)
+        new += len(out_rows)
+        bar.update(len(out_rows))
+
+    detected: dict[str, list[str]] = {}
+    for items in by_row.values():
+        rendered = renderer.render(items[0].row)
+        if hasattr(sep, "detect"):
+            detected[rendered.row_id] = _detect(sep, rendered.mixture, sample_rate)
+        for it in items:
+            ref = rendered.references[it.target][settings.reference]
+            pending.append((it, rendered.mixture, ref))
+        if len(pending) >= settings.batch_size * len(kinds):
+            flush()
+        if stop_after is not None and new >= stop_after:
+            break
+    else:
+        flush()
+    bar.close()
+    if stop_after is not None and new >= stop_after and len(done) + new < len(_items(rows, kinds)):
+        return {}
+    summary = summarize_rows(list(_read_done(rows_path).values()))
+    summary["separator_seconds"] = round(seconds, 3)
+    summary["provenance"] = prov
+    atomic_write_text(out / SUMMARY, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    return summary
+
+
+def _detect(sep, mixture: np.ndarray, sample_rate: int) -> list[str]:
+    """The class labels a label-predicting separator reports for one ``(frames, 4)`` mixture."""
+    labels = sep.detect(torch.from_numpy(np.ascontiguousarray(mixture.T))[None], sample_rate)
+    if len(labels) != 1 or not all(isinstance(x, str) for x in labels[0]):
+        raise ValueError(f"{sep.name}: detect() must return one list of label strings per mixture")
+    return sorted(set(labels[0]))
+
+
+def _safe_peak(wave: np.ndarray) -> np.ndarray:
+    """An estimate scaled down (never up) to fit 24-bit FLAC without clipping."""
+    peak = float(np.max(np.abs(wave), initial=0.0))
+    return (wave / peak * 0.99 if peak > 0.99 else wave).astype(np.float32)
+
+
+def _separate(sep, batch, kind: str, sample_rate: int, queries: _Queries, renderer: Renderer) -> np.ndarray:
+    """Run the separator on one batch of equal-length items; returns ``(B, L)`` float64."""
+    uses = set(sep.uses)
+    events = [it.row["events"][it.event] for it, _, _ in batch]
+    mixture = torch.from_numpy(np.stack([m.T for _, m, _ in batch]).astype(np.float32))
+    q = QueryBatch(kind=kind, sample_rate=sample_rate)
+    if "query_embedding" in uses:
+        q.embedding = torch.from_numpy(np.stack([queries.embedding(ev, kind) for ev in events]).astype(np.float32))
+    if "query_text" in uses:
+        q.text = [ev["query"]["text"] for ev in events]
+    if "query_audio" in uses and kind == "audio":
+        q.audio = [renderer.audio(audio_query_ref(ev), 1)[:, 0] for ev in events]
+    if "oracle_direction" in uses:
+        q.direction = np.array([[ev["azimuth"], ev["elevation"]] for ev in events], dtype=np.float64)
+    if "oracle_target" in uses:
+        q.target = torch.from_numpy(np.stack([r for _, _, r in batch]).astype(np.float32))
+    est = sep.separate(mixture, q)
+    est = est.detach().cpu().numpy() if torch.is_tensor(est) else np.asarray(est)
+    if est.shape != (len(batch), mixture.shape[-1]):
+        raise ValueError(
+            f"{sep.name}: separate() returned shape {est.shape}, expected {(len(batch), mixture.shape[-1])}"
+        )
+    if not np.isfinite(est).all():
+        raise ValueError(f"{sep.name}: separate() returned NaN/Inf")
+    return est.astype(np.float64)
+
+
+def format_summary(summary: dict, name: str) -> str:
+    """One line per query type: ``name [query]: SI-SDR x dB, SDR y dB, SI-SDRi z dB (n targets)``."""
+    lines = []
+    for kind, e in summary["by_query"].items():
+        lines.append(f"{name} [{kind} query]: SI-SDR {e['si_sdr']:.2f} dB, SDR {e['sdr']:.2f} dB, "
+                     f"SI-SDRi {e['si_sdri']:+.2f} dB, SDRi {e['sdri']:+.2f} dB ({e['n']} targets)")  # fmt: skip
+    return "\n".join(lines)

@@ -1,0 +1,501 @@
+"""The leaderboard: results folders of ``foabench eval`` -> ranked tables (Markdown, CSV, JSON).
+
+One row per separator with its SI-SDR, SDR and SI-SDRi (95% interval) for audio and text queries. Separators
+ranked 1..n by audio-query SI-SDRi (ties: text-query SI-SDRi) are those that use neither oracle information
+nor are bounds; oracle separators and bounds (the mixture floor, oracle masks) are listed below them, marked,
+and never ranked, whatever their score.
+
+Two tables from the paper appear when the runs for them exist: the channel configuration (a BSAST on FOA
+next to the same preset and depth on the W channel only) and the block-count ablation (BSAST runs whose
+configurations differ only in depth).
+
+Means and intervals come from the results folder's ``summary.json``; a folder without one (an interrupted
+run) or with a summary older than its rows is summarized again from ``rows.jsonl``
+(:func:`benchmark.breakdowns.summarize_rows`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmark.breakdowns import summarize_rows
+from synth.audio_io import atomic_write_text
+
+QUERY_KINDS = ("audio", "text")
+METRICS = ("si_sdr", "sdr", "si_sdri")
+METRIC_NAMES = {"si_sdr": "SI-SDR", "sdr": "SDR", "si_sdri": "SI-SDRi", "sdri": "SDRi"}
+DASH = "—"
+SECTIONS = ("ranked", "oracle", "bound")
+
+
+class LeaderboardError(ValueError):
+    """Results folders that cannot be read or put on one leaderboard."""
+
+
+@dataclass
+class Result:
+    """One results folder: its provenance, its rows, its summary (read or recomputed) and a display name."""
+
+    path: Path
+    provenance: dict
+    rows: list[dict]
+    summary: dict
+    name: str = ""
+    complete: bool = True  # False when summary.json is missing (interrupted run)
+
+    @property
+    def separator(self) -> dict:
+        return self.provenance.get("separator") or {}
+
+    @property
+    def oracle(self) -> bool:
+        return bool(self.separator.get("oracle"))
+
+    @property
+    def bound(self) -> bool:
+        return bool(self.separator.get("bound"))
+
+
+@dataclass
+class Entry:
+    """One leaderboard row. ``metrics[kind]`` holds si_sdr, sdr, si_sdri, si_sdri_ci, sdri and n."""
+
+    name: str
+    section: str  # ranked | oracle | bound
+    rank: int | None
+    spec: str
+    oracle: bool
+    bound: bool
+    uses: list[str]
+    parameters: int | None
+    metrics: dict[str, dict]
+    model: str | None = None
+    preset: str | None = None
+    n_channels: int | None = None
+    depth: int | None = None
+    path: str = ""
+    result: Result | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def mark(self) -> str:
+        """``"oracle"``, ``"bound"``, ``"oracle bound"`` or ``""``."""
+        return " ".join(m for m, on in (("oracle", self.oracle), ("bound", self.bound)) if on)
+
+    def value(self, kind: str, metric: str) -> float | None:
+        return (self.metrics.get(kind) or {}).get(metric)
+
+
+@dataclass
+class Leaderboard:
+    """Ranked entries first, then oracle and bound entries; the paper's tables when their runs exist."""
+
+    entries: list[Entry]
+    manifest: dict
+    channel_table: list[dict] | None = None
+    depth_table: list[dict] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ranked(self) -> list[Entry]:
+        return [e for e in self.entries if e.section == "ranked"]
+
+    @property
+    def unranked(self) -> list[Entry]:
+        return [e for e in self.entries if e.section != "ranked"]
+
+    @property
+    def results(self) -> list[Result]:
+        return [e.result for e in self.entries if e.result is not None]
+
+
+# ---------------------------------------------------------------------------------------------------- loading
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise LeaderboardError(f"{path}: malformed JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise LeaderboardError(f"{path}: expected a JSON object")
+    return data
+
+
+def _read_rows(path: Path) -> list[dict]:
+    """The rows of ``rows.jsonl``; a torn last line (no newline: an interrupted write) is skipped."""
+    if not path.is_file():
+        raise LeaderboardError(f"{path.parent}: no rows.jsonl (has `foabench eval` written any result yet?)")
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    rows = []
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if i == len(lines):  # last line without a newline: torn by an interrupted run
+                break
+            raise LeaderboardError(f"{path}:{i}: malformed JSON ({exc})") from exc
+        if not isinstance(row, dict) or "query" not in row or "mixture" not in row:
+            raise LeaderboardError(f"{path}:{i}: not a result row (needs at least 'mixture' and 'query')")
+        rows.append(row)
+    if not rows:
+        raise LeaderboardError(f"{path}: no result rows (evaluation interrupted before its first batch?)")
+    return rows
+
+
+def _summary_is_current(summary: dict, rows: list[dict]) -> bool:
+    by_query = summary.get("by_query")
+    if summary.get("rows") != len(rows) or not isinstance(by_query, dict) or not by_query:
+        return False
+    return all("si_sdri_ci" in e and "breakdowns" in e for e in by_query.values())
+
+
+def _expand(paths: list[str | Path]) -> list[Path]:
+    """Results folders; a folder without provenance.json stands for its subfolders that have one."""
+    out = []
+    for p in map(Path, paths):
+        if not p.exists():
+            raise LeaderboardError(f"{p}: no such results folder")
+        if not p.is_dir():
+            raise LeaderboardError(f"{p}: not a folder (pass results folders written by `foabench eval --out`)")
+        if (p / "provenance.json").is_file():
+            out.append(p)
+            continue
+        children = sorted(c for c in p.iterdir() if c.is_dir() and (c / "provenance.json").is_file())
+        if not children:
+            raise LeaderboardError(f"{p}: no provenance.json — not a results folder of `foabench eval` "
+                                   "(nor a folder of such results folders)")  # fmt: skip
+        out += children
+    return out
+
+
+def load_result(path: str | Path) -> Result:
+    """Read one results folder (provenance.json, rows.jsonl and summary.json if current)."""
+    p = Path(path)
+    if not (p / "provenance.json").is_file():
+        raise LeaderboardError(f"{p}: no provenance.json — not a results folder of `foabench eval`")
+    prov = _read_json(p / "provenance.json")
+    if not isinstance(prov.get("separator"), dict) or not prov["separator"].get("name"):
+        raise LeaderboardError(f"{p / 'provenance.json'}: no separator name")
+    rows = _read_rows(p / "rows.jsonl")
+    complete = (p / "summary.json").is_file()
+    summary = _read_json(p / "summary.json") if complete else {}
+    if not _summary_is_current(summary, rows):
+        summary = summarize_rows(rows)
+    return Result(path=p, provenance=prov, rows=rows, summary=summary, name=prov["separator"]["name"],
+                  complete=complete)  # fmt: skip
+
+
+def _disambiguate(results: list[Result]) -> None:
+    """Separators sharing a name get ``name [spec]``, then ``name [spec] (folder)`` if still equal."""
+    for attempt in (lambda r: f"{r.name} [{r.separator.get('spec')}]", lambda r: f"{r.name} ({r.path.name})",
+                    lambda r: f"{r.name} ({r.path})"):  # fmt: skip
+        counts: dict[str, int] = {}
+        for r in results:
+            counts[r.name] = counts.get(r.name, 0) + 1
+        dups = {n for n, c in counts.items() if c > 1}
+        if not dups:
+            return
+        for r in results:
+            if r.name in dups:
+                r.name = attempt(r)
+
+
+def load_results(paths: list[str | Path], allow_mixed_manifests: bool = False) -> list[Result]:
+    """Read results folders (or folders of them); refuses results of different manifests unless allowed."""
+    folders = _expand(paths)
+    if not folders:
+        raise LeaderboardError("no results folders given")
+    seen: set[Path] = set()
+    results = []
+    for f in folders:
+        if f.resolve() not in seen:
+            seen.add(f.resolve())
+            results.append(load_result(f))
+    hashes: dict[str | None, list[str]] = {}
+    for r in results:
+        hashes.setdefault((r.provenance.get("manifest") or {}).get("rows_sha256"), []).append(str(r.path))
+    if len(hashes) > 1 and not allow_mixed_manifests:
+        detail = "; ".join(f"{(h or 'unknown')[:12]}: {', '.join(ps)}" for h, ps in hashes.items())
+        raise LeaderboardError("results were computed on different manifests (rows_sha256 differ), so their "
+                               f"scores are not comparable: {detail}. Evaluate every separator on the same "
+                               "split, or pass --allow-mixed-manifests")  # fmt: skip
+    _disambiguate(results)
+    return results
+
+
+# ---------------------------------------------------------------------------------------------------- tables
+
+
+def _metrics(summary: dict) -> dict[str, dict]:
+    out = {}
+    for kind, e in (summary.get("by_query") or {}).items():
+        ci = e.get("si_sdri_ci")
+        ca = e.get("ca_sdri") or {}
+        out[kind] = {"si_sdr": e.get("si_sdr"), "sdr": e.get("sdr"), "si_sdri": e.get("si_sdri"),
+                     "si_sdri_ci": list(ci) if ci else None, "sdri": e.get("sdri"), "n": e.get("n"),
+                     "ca_sdri": ca.get("mean")}  # fmt: skip
+    return out
+
+
+def _is_bsast(model: str | None, config: dict | None) -> bool:
+    if model:
+        return model.startswith("bsast")
+    return bool(config) and {"depth", "n_channels", "channel_merge"} <= set(config)
+
+
+def _entry(r: Result) -> Entry:
+    sep = r.separator
+    section = "bound" if r.bound else "oracle" if r.oracle else "ranked"
+    config = sep.get("model_config") if isinstance(sep.get("model_config"), dict) else None
+    entry = Entry(name=r.name, section=section, rank=None, spec=str(sep.get("spec", "")), oracle=r.oracle,
+                  bound=r.bound, uses=list(sep.get("uses") or []), parameters=sep.get("parameters"),
+                  metrics=_metrics(r.summary), model=sep.get("model"), path=str(r.path), result=r)  # fmt: skip
+    if config:
+        entry.preset = config.get("name")
+        entry.n_channels = config.get("n_channels")
+        entry.depth = config.get("depth")
+    return entry
+
+
+def _sort_key(e: Entry) -> tuple:
+    """Audio SI-SDRi descending, then text SI-SDRi descending; missing scores last; then by name."""
+    a, t = e.value("audio", "si_sdri"), e.value("text", "si_sdri")
+    return (a is None, -(a or 0.0), t is None, -(t or 0.0), e.name)
+
+
+def _channel_table(entries: list[Entry]) -> list[dict] | None:
+    """FOA next to W for each BSAST (preset, depth) that has both; ``None`` when no such pair exists."""
+    groups: dict[tuple, dict[int, list[Entry]]] = {}
+    for e in entries:
+        cfg = e.result.separator.get("model_config") if e.result else None
+        if e.section == "ranked" and e.n_channels in (1, 4) and _is_bsast(e.model, cfg):
+            groups.setdefault((e.preset, e.depth), {}).setdefault(int(e.n_channels), []).append(e)
+    table = []
+    for (preset, depth), by_ch in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), kv[0][1] or 0)):
+        foa, w = by_ch.get(4, []), by_ch.get(1, [])
+        for f, m in zip(foa, w, strict=False):  # one row per FOA/W pair; an unpaired run has no row
+            row: dict = {"model": "bsast", "preset": preset, "depth": depth, "foa": f.name, "w": m.name}
+            for kind in QUERY_KINDS:
+                a, b = f.value(kind, "si_sdri"), m.value(kind, "si_sdri")
+                row[f"{kind}_foa"], row[f"{kind}_w"] = a, b
+                row[f"{kind}_delta"] = None if a is None or b is None else round(a - b, 3)
+            table.append(row)
+    return table or None
+
+
+def channel_label(n: int | None) -> str:
+    """``FOA`` for 4 channels, ``W`` for 1, else ``N ch``."""
+    return {4: "FOA", 1: "W"}.get(n, f"{n} ch") if n is not None else DASH
+
+
+def _depth_table(entries: list[Entry]) -> list[dict] | None:
+    """SI-SDRi against depth for BSAST runs whose configs differ only in depth (and preset name)."""
+    groups: dict[str, list[Entry]] = {}
+    for e in entries:
+        cfg = e.result.separator.get("model_config") if e.result else None
+        if e.section == "ranked" and cfg and e.depth is not None and _is_bsast(e.model, cfg):
+            rest = {k: v for k, v in cfg.items() if k not in ("depth", "name")}
+            groups.setdefault(json.dumps(rest, sort_keys=True), []).append(e)
+    table = []
+    for members in groups.values():
+        if len({e.depth for e in members}) < 2:
+            continue
+        for e in sorted(members, key=lambda e: (e.depth, _sort_key(e))):
+            table.append({"model": "bsast", "channels": channel_label(e.n_channels), "preset": e.preset,
+                          "depth": e.depth, "separator": e.name, "parameters": e.parameters,
+                          "audio_si_sdri": e.value("audio", "si_sdri"),
+                          "text_si_sdri": e.value("text", "si_sdri")})  # fmt: skip
+    return table or None
+
+
+def _notes(results: list[Result]) -> list[str]:
+    notes = []
+    manifests = {(r.provenance.get("manifest") or {}).get("rows_sha256") for r in results}
+    if len(manifests) > 1:
+        notes.append(f"results come from {len(manifests)} different manifests: scores are not directly comparable")
+    refs = {r.provenance.get("reference") for r in results}
+    if len(refs) > 1:
+        notes.append(f"results are scored against different references ({', '.join(sorted(map(str, refs)))})")
+    encoders = {(r.provenance.get("encoder") or {}).get("hash") for r in results} - {None}
+    if len(encoders) > 1:
+        notes.append(f"separators were given queries from {len(encoders)} different encoders")
+    for r in results:
+        if not r.complete:
+            notes.append(f"{r.name}: no summary.json (interrupted run?) — scores from the {len(r.rows)} rows written")
+    return notes
+
+
+def build_leaderboard(results: list[Result]) -> Leaderboard:
+    """Rank the results: non-oracle, non-bound separators 1..n, then oracle and bound entries unranked."""
+    entries = sorted((_entry(r) for r in results), key=_sort_key)
+    ranked = [e for e in entries if e.section == "ranked"]
+    for i, e in enumerate(ranked, 1):
+        e.rank = i
+    others = [e for e in entries if e.section != "ranked"]
+    manifest = dict((results[0].provenance.get("manifest") or {}) if results else {})
+    return Leaderboard(entries=ranked + others, manifest=manifest, channel_table=_channel_table(ranked),
+                       depth_table=_depth_table(ranked), notes=_notes(results))  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------- formats
+
+
+def fmt(x: float | None, signed: bool = False) -> str:
+    """A dB value with two decimals (``+`` sign if ``signed``); ``—`` for a missing value."""
+    return DASH if x is None else (f"{x:+.2f}" if signed else f"{x:.2f}")
+
+
+def fmt_ci(value: float | None, ci: list[float] | None) -> str:
+    """``+3.21 [2.10, 4.30]``; the interval left out when there is none."""
+    if value is None:
+        return DASH
+    return fmt(value, True) + (f" [{ci[0]:+.2f}, {ci[1]:+.2f}]" if ci else "")
+
+
+def fmt_params(n: int | None) -> str:
+    """``1.23 M`` / ``45.6 k`` / ``—``."""
+    if not n:
+        return DASH
+    return f"{n / 1e6:.2f} M" if n >= 1e6 else f"{n / 1e3:.1f} k" if n >= 1e3 else str(n)
+
+
+MAIN_COLUMNS = ("rank", "separator", "uses oracle", "parameters", "audio SI-SDR", "audio SDR",
+                "audio SI-SDRi (95% CI)", "text SI-SDR", "text SDR", "text SI-SDRi (95% CI)", "n targets")  # fmt: skip
+
+
+def n_targets(e: Entry) -> str:
+    """Scored targets: one number, or ``audio / text`` when the query types differ."""
+    ns = [e.value(k, "n") for k in QUERY_KINDS if e.value(k, "n") is not None]
+    return DASH if not ns else str(ns[0]) if len(set(ns)) == 1 else " / ".join(map(str, ns))
+
+
+def main_cells(e: Entry) -> list[str]:
+    """The cells of :data:`MAIN_COLUMNS` for one entry (text, unescaped)."""
+    cells = [str(e.rank) if e.rank else e.mark, e.name, "yes" if e.oracle else "no", fmt_params(e.parameters)]
+    for kind in QUERY_KINDS:
+        cells += [fmt(e.value(kind, "si_sdr")), fmt(e.value(kind, "sdr")),
+                  fmt_ci(e.value(kind, "si_sdri"), e.value(kind, "si_sdri_ci"))]  # fmt: skip
+    return [*cells, n_targets(e)]
+
+
+CHANNEL_COLUMNS = ("preset", "depth", "FOA run", "W run", "audio SI-SDRi FOA", "audio SI-SDRi W", "audio Δ",
+                   "text SI-SDRi FOA", "text SI-SDRi W", "text Δ")  # fmt: skip
+
+
+def channel_cells(row: dict) -> list[str]:
+    """The cells of :data:`CHANNEL_COLUMNS` for one row of the channel-configuration table."""
+    cells = [str(row["preset"]), str(row["depth"]), row["foa"], row["w"]]
+    for kind in QUERY_KINDS:
+        cells += [fmt(row[f"{kind}_foa"], True), fmt(row[f"{kind}_w"], True), fmt(row[f"{kind}_delta"], True)]
+    return cells
+
+
+DEPTH_COLUMNS = ("channels", "preset", "blocks", "separator", "parameters", "audio SI-SDRi", "text SI-SDRi")
+
+
+def depth_cells(row: dict) -> list[str]:
+    """The cells of :data:`DEPTH_COLUMNS` for one row of the block-count table."""
+    return [row["channels"], str(row["preset"]), str(row["depth"]), row["separator"], fmt_params(row["parameters"]),
+            fmt(row["audio_si_sdri"], True), fmt(row["text_si_sdri"], True)]  # fmt: skip
+
+
+def _md_table(columns: tuple[str, ...], rows: list[list[str]]) -> list[str]:
+    def cell(s: str) -> str:
+        return s.replace("|", "\\|")
+
+    out = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    return out + ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
+
+
+def manifest_line(lb: Leaderboard) -> str:
+    """``split test, 8 mixtures, rows sha256 e2cd077bace7``."""
+    m = lb.manifest
+    return (f"split {m.get('split') or '?'}, {m.get('num_rows', '?')} mixtures, "
+            f"rows sha256 {(m.get('rows_sha256') or '?')[:12]}")  # fmt: skip
+
+
+def format_markdown(lb: Leaderboard, main_only: bool = False) -> str:
+    """The leaderboard as Markdown: the ranked table, then oracle/bound entries, then the paper's tables."""
+    lines = ["## Leaderboard", "", f"Manifest: {manifest_line(lb)}. SI-SDR, SDR and SI-SDRi in dB; "
+             "ranked by audio-query SI-SDRi.", ""]  # fmt: skip
+    lines += _md_table(MAIN_COLUMNS, [main_cells(e) for e in lb.ranked]) if lb.ranked else ["(no ranked separator)"]
+    if lb.unranked:
+        lines += ["", "### Oracle information and bounds (not ranked)", ""]
+        lines += _md_table(MAIN_COLUMNS, [main_cells(e) for e in lb.unranked])
+    if main_only:
+        return "\n".join(lines)
+    if lb.channel_table:
+        lines += ["", "### Channel configuration (BSAST: FOA vs W only)", ""]
+        lines += _md_table(CHANNEL_COLUMNS, [channel_cells(r) for r in lb.channel_table])
+    if lb.depth_table:
+        lines += ["", "### Block-count ablation (BSAST)", ""]
+        lines += _md_table(DEPTH_COLUMNS, [depth_cells(r) for r in lb.depth_table])
+    tagged = [e for e in lb.entries if any(e.value(k, "ca_sdri") is not None for k in QUERY_KINDS)]
+    if tagged:
+        lines += ["", "### Class-aware SDRi (DCASE 2025 Task 4; separators that also predict labels)", ""]
+        lines += _md_table(CA_COLUMNS, [[e.name, *(fmt(e.value(k, "ca_sdri"), True) for k in QUERY_KINDS)]
+                                        for e in tagged])  # fmt: skip
+    if lb.notes:
+        lines += ["", *(f"> note: {n}" for n in lb.notes)]
+    return "\n".join(lines)
+
+
+CA_COLUMNS = ("separator", "audio CA-SDRi", "text CA-SDRi")
+
+CSV_FIELDS = ("section", "rank", "separator", "spec", "uses_oracle", "bound", "uses", "parameters", "model",
+              "preset", "n_channels", "depth",
+              *(f"{k}_{m}" for k in QUERY_KINDS for m in ("si_sdr", "sdr", "si_sdri", "si_sdri_ci_low",
+                                                          "si_sdri_ci_high", "sdri", "n", "ca_sdri")),
+              "results")  # fmt: skip
+
+
+def _csv_row(e: Entry) -> dict:
+    row = {"section": e.section, "rank": e.rank, "separator": e.name, "spec": e.spec, "uses_oracle": e.oracle,
+           "bound": e.bound, "uses": " ".join(e.uses), "parameters": e.parameters, "model": e.model,
+           "preset": e.preset, "n_channels": e.n_channels, "depth": e.depth, "results": e.path}  # fmt: skip
+    for kind in QUERY_KINDS:
+        ci = e.value(kind, "si_sdri_ci") or [None, None]
+        for m in ("si_sdr", "sdr", "si_sdri", "sdri", "n", "ca_sdri"):
+            row[f"{kind}_{m}"] = e.value(kind, m)
+        row[f"{kind}_si_sdri_ci_low"], row[f"{kind}_si_sdri_ci_high"] = ci
+    return {k: "" if v is None else v for k, v in row.items()}
+
+
+def format_csv(lb: Leaderboard) -> str:
+    """One CSV row per separator (ranked, then oracle and bound rows; ``section`` says which)."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(_csv_row(e) for e in lb.entries)
+    return buf.getvalue()
+
+
+def to_dict(lb: Leaderboard) -> dict:
+    """The leaderboard as plain data (the JSON file)."""
+    entries = []
+    for e in lb.entries:
+        entries.append({"section": e.section, "rank": e.rank, "separator": e.name, "mark": e.mark, "spec": e.spec,
+                        "uses_oracle": e.oracle, "bound": e.bound, "uses": e.uses, "parameters": e.parameters,
+                        "model": e.model, "preset": e.preset, "n_channels": e.n_channels, "depth": e.depth,
+                        "metrics": e.metrics, "results": e.path,
+                        "complete": e.result.complete if e.result else True})  # fmt: skip
+    return {"manifest": lb.manifest, "ranked_by": "audio si_sdri (ties: text si_sdri)", "entries": entries,
+            "channel_configuration": lb.channel_table, "block_count": lb.depth_table, "notes": lb.notes}  # fmt: skip
+
+
+def write_tables(lb: Leaderboard, out_dir: str | Path) -> list[Path]:
+    """Write ``leaderboard.md``, ``leaderboard.csv`` and ``leaderboard.json`` into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"leaderboard.md": format_markdown(lb) + "\n", "leaderboard.csv": format_csv(lb),
+             "leaderboard.json": json.dumps(to_dict(lb), indent=2, sort_keys=True) + "\n"}  # fmt: skip
+    for name, text in files.items():
+        atomic_write_text(out / name, text)
+    return [out / name for name in files]

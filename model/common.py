@@ -1,0 +1,45 @@
+"""What every trainable separator shares: the config dataclass behaviour and the model's input contract."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, TypeVar
+
+from torch import Tensor, nn
+
+C = TypeVar("C", bound="ConfigMixin")
+
+
+class ConfigMixin:
+    """``to_dict`` (tuples as lists, for JSON), ``from_dict`` (refusing unknown fields) and ``replace`` for a
+    frozen config dataclass."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls: type[C], d: dict[str, Any]) -> C:
+        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} fields: {sorted(unknown)}")
+        return cls(**d)
+
+    def replace(self: C, **overrides: Any) -> C:
+        return dataclasses.replace(self, **overrides)
+
+
+class SeparatorModel(nn.Module):
+    """Base of the trainable separators: ``forward(mixture (B, n_channels, L), query (B, query_dim))``."""
+
+    config: Any
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def check_inputs(self, mixture: Tensor, query: Tensor) -> None:
+        """Clear errors for a mixture or query of the wrong shape."""
+        cfg = self.config
+        if mixture.dim() != 3 or mixture.shape[1] != cfg.n_channels:
+            raise ValueError(f"mixture must be (B, {cfg.n_channels}, L), got {tuple(mixture.shape)}")
+        if query.shape != (mixture.shape[0], cfg.query_dim):
+            raise ValueError(f"query must be ({mixture.shape[0]}, {cfg.query_dim}), got {tuple(query.shape)}")

@@ -1,0 +1,295 @@
+"""``foabench eval``: metrics, the separator interface and loader, provenance, resume, trained and baseline runs."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from benchmark.cli import main as cli
+from benchmark.evaluate import PROVENANCE, ROWS, EvalSettings, evaluate_separator
+from benchmark.metrics import MAX_DB, score, sdr, si_sdr
+from benchmark.separator import SeparatorError, load_separator
+from benchmark.train import TrainSettings, train
+from manifests.bank_set import BankSet
+from manifests.schema import write_manifest
+from synth.queries.train_encoder import TrainConfig, train_builtin_encoder
+from synth.scene_sampler import sample_manifest
+from synth.scene_spec import parse_spec
+from tests.scene_fixtures import TEST_SPEC, build_scene_banks
+
+
+class CopyTarget:
+    """A toy oracle separator defined in a test file: returns the reference it is scored against."""
+
+    name = "copy-target"
+    uses = ("oracle_target",)
+
+    def separate(self, mixture, query):
+        return query.target.clone()
+
+
+class QueryGain:
+    """A toy query-based separator: W scaled by a gain derived from the query embedding (and a constructor arg)."""
+
+    name = "query-gain"
+    uses = ("query_embedding", "query_text")
+
+    def __init__(self, gain: float = 0.5):
+        self.gain = gain
+        self.seen: list[str] = []
+
+    def separate(self, mixture, query):
+        assert query.embedding.shape[0] == mixture.shape[0] and query.direction is None and query.target is None
+        self.seen += query.text
+        return mixture[:, 0] * self.gain * (1 + query.embedding[:, :1].abs())
+
+
+class NotASeparator:
+    name = "not-a-separator"
+
+
+class NoQuery:
+    name = "no-query"
+    uses = ()
+
+    def separate(self, mixture, query):
+        return mixture[:, 0]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    """Scene banks, a briefly trained encoder and a test manifest with queries."""
+    root = tmp_path_factory.mktemp("eval")
+    banks = build_scene_banks(root / "banks", root / "audio")
+    train_builtin_encoder(banks / "clips", root / "encoder", TrainConfig(steps=3, batch_size=8), progress=False)
+    header, rows = sample_manifest(parse_spec(TEST_SPEC), list(BankSet.open([banks]).banks.values()), "test", 3, 2)
+    test = write_manifest(root / "test.jsonl", header, rows)[0]
+    n_targets = sum(e["role"] == "target" for r in rows for e in r["events"])
+    return root, banks, test, n_targets
+
+
+def _settings(setup, out, separator, **kw) -> EvalSettings:
+    root, banks, test, _ = setup
+    base = dict(separator=separator, split=str(test), out=str(out), banks=[str(banks)],
+                encoder=str(root / "encoder"), cache=str(root / "cache"), batch_size=2)  # fmt: skip
+    return EvalSettings(**{**base, **kw})
+
+
+def _rows(out) -> list[dict]:
+    return [json.loads(line) for line in (out / ROWS).read_text().splitlines()]
+
+
+# ---- metrics ------------------------------------------------------------------------------------------------
+
+
+def test_metrics_agree_with_a_least_squares_projection():
+    rng = np.random.default_rng(0)
+    ref = rng.standard_normal((3, 4000))
+    est = 0.7 * ref + 0.3 * rng.standard_normal((3, 4000)) + 0.2
+    for e, r, got in zip(est, ref, si_sdr(est, ref), strict=True):
+        e0, r0 = e - e.mean(), r - r.mean()
+        coef = np.linalg.lstsq(r0[:, None], e0, rcond=None)[0][0]
+        proj = coef * r0
+        assert got == pytest.approx(10 * np.log10(np.sum(proj**2) / np.sum((e0 - proj) ** 2)), abs=1e-9)
+    assert sdr(est, ref) == pytest.approx(10 * np.log10((ref**2).sum(-1) / ((ref - est) ** 2).sum(-1)), abs=1e-9)
+
+
+def test_metric_edge_cases():
+    rng = np.random.default_rng(1)
+    ref = rng.standard_normal(1000)
+    assert si_sdr(ref, ref) == MAX_DB and sdr(ref, ref) == MAX_DB  # perfect: capped, not inf
+    assert si_sdr(np.zeros(1000), ref) == -MAX_DB and sdr(np.zeros(1000), ref) == pytest.approx(0.0)
+    assert si_sdr(-3 * ref, ref) == MAX_DB  # scale (and sign) invariant
+    assert np.isnan(si_sdr(ref, np.zeros(1000))) and np.isnan(sdr(ref, 1e-7 * ref))  # silent reference
+    m = score(ref + 0.1, ref, 2 * ref)
+    assert m["si_sdri"] == pytest.approx(m["si_sdr"] - m["mixture_si_sdr"])
+    with pytest.raises(ValueError, match="shape"):
+        si_sdr(ref[:10], ref)
+    with pytest.raises(ValueError, match="NaN"):
+        sdr(np.full(1000, np.nan), ref)
+
+
+# ---- separators ---------------------------------------------------------------------------------------------
+
+
+def test_load_separator_refuses_bad_specs(tmp_path):
+    with pytest.raises(SeparatorError, match="unknown separator"):
+        load_separator("nonsense")
+    with pytest.raises(SeparatorError, match="cannot import"):
+        load_separator("no_such_pkg.mod:Sep")
+    with pytest.raises(SeparatorError, match="has no 'Missing'"):
+        load_separator("tests.test_evaluate:Missing")
+    with pytest.raises(SeparatorError, match="names no query"):
+        load_separator("tests.test_evaluate:NoQuery")
+    with pytest.raises(SeparatorError, match="lacks"):
+        load_separator("tests.test_evaluate:NotASeparator")
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        load_separator(f"bsast:{tmp_path}")
+    user = tmp_path / "my_sep.py"
+    user.write_text("class Sep:\n    name = 'mine'\n    uses = ('query_text',)\n"
+                    "    def separate(self, mixture, query):\n        return mixture[:, 0]\n")  # fmt: skip
+    assert load_separator(f"{user}:Sep").name == "mine"
+
+
+def test_mixture_bound_scores_zero_improvement(setup, tmp_path):
+    _, _, _, n_targets = setup
+    summary = evaluate_separator(_settings(setup, tmp_path, "mixture"), progress=False)
+    rows = _rows(tmp_path)
+    assert len(rows) == 2 * n_targets and {r["query"] for r in rows} == {"audio", "text"}
+    assert all(r["si_sdri"] == 0 and r["sdri"] == 0 and not r["oracle"] for r in rows)
+    prov = json.loads((tmp_path / PROVENANCE).read_text())
+    assert prov["separator"]["bound"] and prov["encoder"] is None  # needs no encoder
+    assert prov["manifest"]["rows_sha256"] and set(prov["banks"]) == {"clips", "rooms", "noise"}
+    assert summary["by_query"]["audio"]["n"] == n_targets
+    for key in ("label", "n_sources", "rt60", "drr_db", "snr_db", "azimuth", "room", "query_text"):
+        assert rows[0][key] is not None, key
+    assert len(list((tmp_path / "examples").glob("*.flac"))) >= 2
+
+
+def test_toy_separators_by_import_path(setup, tmp_path):
+    summary = evaluate_separator(_settings(setup, tmp_path / "copy", "tests.test_evaluate:CopyTarget"), progress=False)
+    assert summary["by_query"]["audio"]["si_sdr"] == MAX_DB
+    assert all(r["oracle"] for r in _rows(tmp_path / "copy"))
+    settings = _settings(setup, tmp_path / "gain", "tests.test_evaluate:QueryGain", separator_args={"gain": 2.0},
+                         query="text")  # fmt: skip
+    summary = evaluate_separator(settings, progress=False)
+    prov = summary["provenance"]
+    assert prov["encoder"]["hash"] and prov["queries"] == ["text"] and not prov["separator"]["oracle"]
+    rows = _rows(tmp_path / "gain")
+    assert {r["query"] for r in rows} == {"text"}
+    assert all(abs(r["si_sdri"]) < 1e-6 and r["sdri"] != 0 for r in rows)  # a gain changes SDR, not SI-SDR
+
+
+def test_resume_neither_duplicates_nor_loses_rows(setup, tmp_path):
+    full = tmp_path / "full"
+    evaluate_separator(_settings(setup, full, "hypercardioid:oracle"), progress=False)
+    part = tmp_path / "part"
+    assert evaluate_separator(_settings(setup, part, "hypercardioid:oracle"), progress=False, stop_after=2) == {}
+    with open(part / ROWS, "a") as fh:
+        fh.write('{"key": "torn')  # an interrupted write
+    evaluate_separator(_settings(setup, part, "hypercardioid:oracle"), progress=False)
+    a = sorted(_rows(full), key=lambda r: r["key"])
+    b = sorted(_rows(part), key=lambda r: r["key"])
+    assert [r["key"] for r in a] == [r["key"] for r in b] and len({r["key"] for r in b}) == len(b)
+    assert a == b
+    with pytest.raises(ValueError, match="another run"):
+        evaluate_separator(_settings(setup, part, "cardioid:oracle"), progress=False)
+    evaluate_separator(_settings(setup, part, "cardioid:oracle", overwrite=True), progress=False)
+    assert {r["separator"] for r in _rows(part)} == {"cardioid (oracle DOA)"}
+
+
+@pytest.mark.parametrize("model", ["resunet", "bsast-w"])
+def test_trained_models_evaluate_from_their_run(setup, tmp_path, model):
+    root, banks, _, n_targets = setup
+    spec_path = root / "spec.json"
+    spec_path.write_text(json.dumps(TEST_SPEC))
+    overrides = {"sample_rate": 16000, "n_fft": 256, "hop": 128}
+    if model == "bsast-w":
+        overrides.update({"band_edges_hz": [100 * (k + 1) for k in range(24)], "dim": 16, "depth": 1, "heads": 2})
+    run = tmp_path / "run"
+    train(TrainSettings(out=str(run), banks=[str(banks)], model=model, model_overrides=overrides,
+                        spec=str(spec_path), steps=2, batch_size=2, warmup=1, workers=0, ckpt_every=2,
+                        encoder=str(root / "encoder"), cache=str(root / "cache")), progress=False)  # fmt: skip
+    sep = load_separator(f"{model}:{run}")
+    assert sep.n_channels == 1 and sep.name == f"{model}-tiny"
+    with pytest.raises(SeparatorError, match="not 'bsast'"):
+        load_separator(f"bsast:{run}")
+    summary = evaluate_separator(_settings(setup, tmp_path / "res", f"run:{run}/checkpoints/last.pt"), progress=False)
+    prov = summary["provenance"]["separator"]
+    assert prov["train_steps"] == 2 and len(prov["checkpoint_sha256"]) == 64 and prov["train_seconds"] > 0
+    assert summary["rows"] == 2 * n_targets
+    assert all(np.isfinite(r["si_sdr"]) for r in _rows(tmp_path / "res"))
+
+
+def test_eval_cli_runs_a_query_steered_beamformer(setup, tmp_path, capsys):
+    root, banks, test, n_targets = setup
+    common = ["--split", str(test), "--banks", str(banks), "--encoder", str(root / "encoder"),
+              "--cache", str(root / "cache"), "--no-progress"]  # fmt: skip
+    assert cli(["eval", "--separator", "max-re:query", "--out", str(tmp_path), *common]) == 0
+    out = capsys.readouterr().out
+    assert "max-re (query DOA) [audio query]: SI-SDR" in out and "[text query]" in out
+    assert len(_rows(tmp_path)) == 2 * n_targets
+    assert cli(["eval", "--separator", "nonsense", "--split", str(test), "--out", str(tmp_path / "x")]) == 2
+    assert (
+        cli(["eval", "--separator", "mpdr:oracle", "--out", str(tmp_path / "mpdr"), "--query", "audio", *common]) == 0
+    )
+    assert len(_rows(tmp_path / "mpdr")) == n_targets
+
+
+def test_tensor_contract_is_checked(setup, tmp_path):
+    class Short:
+        name, uses = "short", ("query_text",)
+
+        def separate(self, mixture, query):
+            return torch.zeros(mixture.shape[0], 10)
+
+    with pytest.raises(ValueError, match="returned shape"):
+        evaluate_separator(_settings(setup, tmp_path, "short"), progress=False, separator=Short())
+
+
+# ---- independent implementation, class-aware SDRi ------------------------------------------------------------
+
+
+def test_metrics_agree_with_torchmetrics():
+    from torchmetrics.functional.audio import scale_invariant_signal_distortion_ratio, signal_noise_ratio
+
+    rng = np.random.default_rng(3)
+    ref = rng.standard_normal((6, 16000)) * np.array([[1e-3], [1e-2], [0.1], [1], [0.5], [2]])
+    est = ref * rng.uniform(0.2, 2, (6, 1)) + rng.standard_normal((6, 16000)) * rng.uniform(0.01, 1, (6, 1))
+    est += 0.05
+    theirs_si = scale_invariant_signal_distortion_ratio(torch.from_numpy(est), torch.from_numpy(ref), zero_mean=True)
+    theirs_snr = signal_noise_ratio(torch.from_numpy(est), torch.from_numpy(ref), zero_mean=False)
+    np.testing.assert_allclose(si_sdr(est, ref), theirs_si.numpy(), atol=1e-6)
+    np.testing.assert_allclose(sdr(est, ref), theirs_snr.numpy(), atol=1e-6)
+
+
+def test_ca_sdri_by_hand():
+    from benchmark.breakdowns import ca_sdri
+
+    def row(mix, label, sdri, detected):
+        return {"mixture": mix, "label": label, "sdri": sdri, "detected_labels": detected, "query": "text"}
+
+    rows = [row("a", "dog", 6.0, ["dog", "cat"]), row("a", "cat", 2.0, ["dog", "cat"]),  # all found: (6+2)/2
+            row("b", "dog", 4.0, ["bird"]),  # one miss, one false alarm: 0/2
+            row("c", "dog", 9.0, ["dog", "car"])]  # one false alarm: 9/2  # fmt: skip
+    got = ca_sdri(rows)
+    assert got["mean"] == pytest.approx((4.0 + 0.0 + 4.5) / 3, abs=1e-3) and got["n_mixtures"] == 3
+    assert ca_sdri([{**r, "detected_labels": None} for r in rows]) is None
+
+
+class TagEverything:
+    """A toy tagging separator: returns W and reports every class of the test bank in every mixture."""
+
+    name = "tag-everything"
+    uses = ("query_text",)
+    classes = ("a", "b", "c", "d")
+
+    def __init__(self, classes=None):
+        self.classes = tuple(classes or self.classes)
+
+    def separate(self, mixture, query):
+        return mixture[:, 0] * 0.5
+
+    def detect(self, mixture, sample_rate):
+        return [list(self.classes) for _ in range(mixture.shape[0])]
+
+
+def test_ca_sdri_from_a_tagging_separator(setup, tmp_path):
+    _, banks, _, _ = setup
+    classes = sorted(BankSet.open([banks]).bank("clips").classes())
+    settings = _settings(setup, tmp_path, "tests.test_evaluate:TagEverything", separator_args={"classes": classes},
+                         query="text")  # fmt: skip
+    summary = evaluate_separator(settings, progress=False)
+    rows = _rows(tmp_path)
+    per_mix = {}
+    for r in rows:
+        assert r["detected_labels"] == classes
+        per_mix.setdefault(r["mixture"], []).append(r["sdri"])
+    expected = np.mean([sum(v) / len(classes) for v in per_mix.values()])  # every target found, the rest false
+    assert summary["by_query"]["text"]["ca_sdri"]["mean"] == pytest.approx(expected, abs=2e-3)
+    assert _rows(tmp_path)[0]["sdri"] != 0
+    from benchmark.leaderboard import build_leaderboard, format_markdown, load_results
+
+    board = format_markdown(build_leaderboard(load_results([tmp_path])))
+    assert "Class-aware SDRi" in board and f"{expected:+.2f}" in board
