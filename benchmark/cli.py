@@ -8,6 +8,7 @@ import sys
 import synth
 from benchmark import eval_cli, leaderboard_cli, train_cli
 from manifests import cli as manifests_cli
+from manifests import hf_cli
 from synth import bank_cli, scene_cli
 from synth.audio_io import AudioError
 from synth.bank import BankError
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     bank_cli.register(sub)
     scene_cli.register(sub)
     manifests_cli.register(sub)
+    hf_cli.register(sub)
     queries_cli.register(sub)
     train_cli.register(sub)
     eval_cli.register(sub)

@@ -38,6 +38,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
         workers=args.workers,
         verify=args.verify,
         progress=not args.no_progress,
+        engine=args.engine,
+        address=args.address,
     )
     for p in report.problems[:20]:
         print(p, file=sys.stderr)
@@ -63,7 +65,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--banks", nargs="+", required=True, help="bank folders, or folders holding banks")
     p.add_argument("--out", required=True, help="output folder (one sub-folder per mixture)")
     p.add_argument("--shard", default=None, help="render only rows i, i+N, ... given as i/N")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: up to 4)")
+    p.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: up to 4; ray: every CPU of the cluster)"
+    )
     p.add_argument("--verify", action="store_true", help="re-render and compare with the stored checksums")
+    p.add_argument(
+        "--engine", choices=("local", "ray"), default="local", help="local process pool (default) or Ray tasks"
+    )
+    p.add_argument(
+        "--address",
+        default=None,
+        help="ray only: cluster to join (auto, HEAD:6379 or ray://HEAD:10001); default: a local Ray instance",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_render)
