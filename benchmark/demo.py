@@ -25,7 +25,7 @@ DEMO_SPEC = "tiny"
 DEMO_ENCODER_STEPS = 300
 
 
-def run_demo(workdir: Path, workers: int | None = None, progress: bool = True) -> int:
+def run_demo(workdir: Path, workers: int | None = None, progress: bool = True, steps_scale: float = 1.0) -> int:
     from synth.noise_bank import format_noise_summary
     from synth.rir_summary import format_rir_summary
     from synth.room_bank import build_room_bank
@@ -60,7 +60,7 @@ def run_demo(workdir: Path, workers: int | None = None, progress: bool = True) -
     print(f"[demo] query encoder {encoder.name} ready and query files written in {t5 - t4:.1f} s\n")
 
     paths = {p.name.removesuffix(".jsonl"): p for p in manifests}
-    runs = train_demo_models(banks, workdir, paths["val"], workers, progress)
+    runs = train_demo_models(banks, workdir, paths["val"], workers, progress, steps_scale)
     t6 = time.perf_counter()
     print(f"[demo] {len(runs)} separators trained (or reused) in {t6 - t5:.1f} s\n")
 
@@ -123,12 +123,28 @@ def make_splits(banks: Path, manifest_dir: Path, render_dir: Path, workers: int 
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    return run_demo(Path(args.workdir), workers=args.workers, progress=not args.no_progress)
+    if args.quick and args.steps_scale is not None:
+        raise ValueError("give --quick or --steps-scale, not both")
+    scale = 0.05 if args.quick else (1.0 if args.steps_scale is None else args.steps_scale)
+    if scale <= 0:
+        raise ValueError(f"--steps-scale must be positive, got {scale}")
+    return run_demo(Path(args.workdir), workers=args.workers, progress=not args.no_progress, steps_scale=scale)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the main job end to end on the starter bank")
     p.add_argument("--workdir", default="foabench-data", help="where banks and outputs go")
     p.add_argument("--workers", type=int, default=None)
+    p.add_argument(
+        "--steps-scale",
+        type=float,
+        default=None,
+        help="train each model for this fraction (or multiple) of its demo steps",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run: 5%% of the training steps (every stage runs; the scores mean little)",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_demo)

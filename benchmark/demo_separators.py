@@ -32,8 +32,10 @@ DEMO_BASELINES = (
 )
 
 
-def train_demo_models(banks: Path, workdir: Path, val: Path, workers: int | None, progress: bool) -> dict[str, Path]:
-    """Train (or reuse/resume) each of :data:`DEMO_MODELS`; returns model name -> run folder."""
+def train_demo_models(banks: Path, workdir: Path, val: Path, workers: int | None, progress: bool,
+                      steps_scale: float = 1.0) -> dict[str, Path]:  # fmt: skip
+    """Train (or reuse/resume) each of :data:`DEMO_MODELS` for ``steps_scale`` times its steps; returns model
+    name -> run folder."""
     from benchmark.train import TrainSettings, run_is_complete, train
     from manifests.bank_set import BankSet
 
@@ -41,6 +43,10 @@ def train_demo_models(banks: Path, workdir: Path, val: Path, workers: int | None
     runs = {}
     for model, extra in DEMO_MODELS:
         fields = {"model": model, **DEMO_COMMON, **extra}
+        if steps_scale != 1.0:
+            steps = max(2, round(fields["steps"] * steps_scale))
+            every = min(fields["val_every"], steps)
+            fields.update(steps=steps, val_every=every, ckpt_every=every, warmup=min(fields["warmup"], steps // 2))
         key = json.dumps({**fields, "banks": fingerprints}, sort_keys=True)
         run = workdir / "runs" / f"{model}-tiny-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
         settings = TrainSettings(out=str(run), banks=[str(banks)], val=str(val),

@@ -13,7 +13,7 @@ from synth.queries.export import load_query_file
 
 @pytest.mark.slow
 def test_demo_builds_source_room_and_noise_banks(tmp_path, capsys):
-    assert cli(["demo", "--workdir", str(tmp_path), "--no-progress"]) == 0
+    assert cli(["demo", "--workdir", str(tmp_path), "--no-progress", "--quick"]) == 0  # every stage, 5 % of the steps
     out = capsys.readouterr().out
     banks = tmp_path / "banks"
     sources = Bank.open(banks / "starter", kind="sources")
@@ -46,6 +46,6 @@ def test_demo_builds_source_room_and_noise_banks(tmp_path, capsys):
         assert name in names and name in out, name
     assert (tmp_path / "leaderboard" / "report.html").is_file()
     assert len(list((tmp_path / "leaderboard" / "plots").glob("*.png"))) == 4
-    assert cli(["demo", "--workdir", str(tmp_path), "--no-progress"]) == 0  # a rerun reuses everything
+    assert cli(["demo", "--workdir", str(tmp_path), "--no-progress", "--quick"]) == 0  # a rerun reuses everything
     out = capsys.readouterr().out
     assert "reused (same starter bank)" in out and out.count("reusing the finished run") == 3
