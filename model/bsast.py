@@ -59,7 +59,7 @@ import torch
 from torch import Tensor, nn
 
 from model.bsast_config import BSASTConfig, get_config
-from model.common import SeparatorModel
+from model.common import SeparatorModel, resolve_config
 from model.layers import FiLM, RMSNorm, TriAxialBlock
 from model.stft import STFT
 
@@ -125,11 +125,7 @@ class BSAST(SeparatorModel):
 
     def __init__(self, config: BSASTConfig | str = "paper", **overrides: Any) -> None:
         super().__init__()
-        if isinstance(config, str):
-            config = get_config(config, **overrides)
-        elif overrides:
-            config = config.replace(**overrides)
-        self.config = cfg = config
+        self.config = cfg = resolve_config(config, overrides, get_config)
         bands = cfg.bands()
         self.stft = STFT(cfg.n_fft, cfg.hop)
         self.encoder = BandSplitEncoder(bands, cfg.dim, cfg.band_eps)

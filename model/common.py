@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from torch import Tensor, nn
@@ -26,6 +27,14 @@ class ConfigMixin:
 
     def replace(self: C, **overrides: Any) -> C:
         return dataclasses.replace(self, **overrides)
+
+
+def resolve_config(config: Any, overrides: dict[str, Any], get_config: Callable[..., Any]) -> Any:
+    """A model's config from a preset name (``get_config(name, **overrides)``) or a config object with
+    ``overrides`` replaced."""
+    if isinstance(config, str):
+        return get_config(config, **overrides)
+    return config.replace(**overrides) if overrides else config
 
 
 class SeparatorModel(nn.Module):

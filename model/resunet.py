@@ -67,7 +67,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from model.common import SeparatorModel
+from model.common import SeparatorModel, resolve_config
 from model.resunet_config import ResUNetConfig, get_config
 from model.stft import STFT
 
@@ -160,11 +160,7 @@ class ResUNet(SeparatorModel):
 
     def __init__(self, config: ResUNetConfig | str = "paper", **overrides: Any) -> None:
         super().__init__()
-        if isinstance(config, str):
-            config = get_config(config, **overrides)
-        elif overrides:
-            config = config.replace(**overrides)
-        self.config = cfg = config
+        self.config = cfg = resolve_config(config, overrides, get_config)
         ch, n, slope, mom = cfg.channels, cfg.blocks_per_level, cfg.leaky_slope, cfg.bn_momentum
         self.stft = STFT(cfg.n_fft, cfg.hop)
         self.input_norm = nn.BatchNorm2d(cfg.n_bins - 1, momentum=mom)  # per frequency bin
