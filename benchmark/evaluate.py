@@ -37,6 +37,7 @@ import torch
 import synth
 from benchmark.breakdowns import summarize_rows
 from benchmark.metrics import score
+from benchmark.result_rows import read_result_rows
 from benchmark.separator import QueryBatch, SeparatorContext, is_oracle, load_separator
 from manifests.bank_set import BankSet
 from manifests.schema import read_manifest
@@ -184,19 +185,13 @@ def _same_run(old: dict, new: dict) -> list[str]:
 
 
 def _read_done(path: Path) -> dict[str, dict]:
-    """Rows already written; a torn last line (interrupted write) is dropped from the file."""
+    """Rows already written, by key; a torn last line (interrupted write) is dropped from the file."""
     if not path.is_file():
         return {}
     data = path.read_bytes()
     if data and not data.endswith(b"\n"):
-        data = data[: data.rfind(b"\n") + 1]
-        atomic_write_text(path, data.decode("utf-8"))
-    done = {}
-    for line in data.decode("utf-8").splitlines():
-        if line.strip():
-            r = json.loads(line)
-            done[r["key"]] = r
-    return done
+        atomic_write_text(path, data[: data.rfind(b"\n") + 1].decode("utf-8"))
+    return {r["key"]: r for r in read_result_rows(path)}
 
 
 def _append_rows(path: Path, rows: list[dict]) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmark.breakdowns import summarize_rows
+from benchmark.result_rows import read_result_rows
 from synth.audio_io import atomic_write_text
 
 QUERY_KINDS = ("audio", "text")
@@ -129,21 +130,13 @@ def _read_rows(path: Path) -> list[dict]:
     """The rows of ``rows.jsonl``; a torn last line (no newline: an interrupted write) is skipped."""
     if not path.is_file():
         raise LeaderboardError(f"{path.parent}: no rows.jsonl (has `foabench eval` written any result yet?)")
-    text = path.read_text(encoding="utf-8")
-    lines = text.split("\n")
-    rows = []
-    for i, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if i == len(lines):  # last line without a newline: torn by an interrupted run
-                break
-            raise LeaderboardError(f"{path}:{i}: malformed JSON ({exc})") from exc
+    try:
+        rows = read_result_rows(path)
+    except ValueError as exc:
+        raise LeaderboardError(str(exc)) from exc
+    for i, row in enumerate(rows, 1):
         if not isinstance(row, dict) or "query" not in row or "mixture" not in row:
-            raise LeaderboardError(f"{path}:{i}: not a result row (needs at least 'mixture' and 'query')")
-        rows.append(row)
+            raise LeaderboardError(f"{path}: row {i} is not a result row (needs at least 'mixture' and 'query')")
     if not rows:
         raise LeaderboardError(f"{path}: no result rows (evaluation interrupted before its first batch?)")
     return rows
