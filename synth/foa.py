@@ -160,10 +160,13 @@ def intensity_direction(foa: np.ndarray) -> tuple[float, float]:
 
 
 def angular_distance(az1: float, el1: float, az2: float, el2: float) -> float:
-    """Great-circle angle in degrees between two directions."""
+    """Great-circle angle in degrees between two directions.
+
+    Computed as ``atan2(|u x v|, u . v)``, accurate at every angle; ``arccos(u . v)`` loses about 1e-6 degrees
+    near 0 and 180 (float64 rounding of a dot product close to +-1)."""
     u = unit_vector(az1, el1)
     v = unit_vector(az2, el2)
-    return float(np.degrees(np.arccos(np.clip(np.dot(u, v), -1.0, 1.0))))
+    return float(np.degrees(np.arctan2(np.linalg.norm(np.cross(u, v)), np.dot(u, v))))
 
 
 def check_foa(wave: np.ndarray, where: str, allow_silent: bool = False) -> np.ndarray:
