@@ -43,10 +43,20 @@ def text_tower_hash() -> str:
     return h.hexdigest()
 
 
-def embed_sentences(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-    """Unit-norm float32 ``(n, 384)`` sentence embeddings (mean pooling, as the model was trained)."""
+def embed_sentences(texts: Sequence[str], batch_size: int = 1) -> np.ndarray:
+    """Unit-norm float32 ``(n, 384)`` sentence embeddings (mean pooling, as the model was trained).
+
+    By default each text is encoded on its own, so its embedding depends on that text only: in a batch, the
+    other texts (their padding, and the matrix shapes they make) change the last bits of every embedding (about
+    1e-7, seen with transformers 5.24), and a cached query embedding would depend on what it was batched with.
+    ``batch_size > 1`` is about 7x faster; use it only where the same list is always embedded together (the
+    encoder's training captions)."""
     texts = [str(t) for t in texts]
     if not texts:
         return np.zeros((0, TEXT_DIM), dtype=np.float32)
-    out = _model().encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
+    model = _model()
+    if batch_size > 1:
+        out = model.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
+    else:
+        out = [model.encode([t], batch_size=1, normalize_embeddings=True, show_progress_bar=False)[0] for t in texts]
     return np.asarray(out, dtype=np.float32)

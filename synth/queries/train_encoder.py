@@ -84,9 +84,10 @@ def train_builtin_encoder(bank_root: str | Path, out: str | Path, cfg: TrainConf
         raise ValueError(f"bank {bank.name!r} has too few classes or held-out clips to train an encoder")
     waves = _load_clips(bank, mel.sample_rate)
     captions = [r.caption or class_phrase(lab, 0) for r, lab in zip(bank.records, labels, strict=True)]
-    caption_emb = torch.from_numpy(embed_sentences(captions))
+    caption_emb = torch.from_numpy(embed_sentences(captions, batch_size=64))  # always this list: deterministic
     phrases = [class_phrase(c, k) for c in classes for k in range(TEMPLATES_FOR_TRAINING)]
-    phrase_emb = torch.from_numpy(embed_sentences(phrases)).reshape(len(classes), TEMPLATES_FOR_TRAINING, -1)
+    phrase_emb = torch.from_numpy(embed_sentences(phrases, batch_size=64))
+    phrase_emb = phrase_emb.reshape(len(classes), TEMPLATES_FOR_TRAINING, -1)
     class_of = torch.tensor([classes.index(lab) for lab in labels])
     by_class = {c: [i for i in train_idx if labels[i] == c] for c in classes}
     by_class = {c: v for c, v in by_class.items() if v}
