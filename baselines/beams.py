@@ -12,7 +12,7 @@ Patterns (``PATTERNS``, each ``(a, b)``):
 - ``hypercardioid`` ``(1/4, 3/4)``: the first-order pattern of maximum directivity. With ``a + b = 1`` the
   diffuse-field power gain is ``a^2 + b^2 / 3`` (the sphere mean of ``cos^2`` is 1/3), minimal at
   ``a = 1/4``; directivity factor 4 (6.02 dB), null at ``arccos(-1/3) = 109.47`` degrees. It is also the
-  MVDR beam for a diffuse noise field (see :mod:`baselines.mpdr`).
+  MVDR beam for a diffuse noise field (see :mod:`foabench.baselines.mpdr`).
 - ``max_re`` ``(1/(1+sqrt 3), sqrt 3/(1+sqrt 3))``: the 3-D max-rE weighting. Order-``N`` max-rE weights are
   ``g_n = P_n(r_E)`` with ``r_E`` the largest root of ``P_{N+1}`` (Daniel; Zotter & Frank approximate
   ``r_E ~ cos(137.9 deg / (N + 1.51))``). For ``N = 1``, ``P_2(x) = (3x^2 - 1) / 2`` gives
@@ -27,8 +27,8 @@ import math
 
 import numpy as np
 
-from baselines.spectral import as_foa
-from synth.foa import encode_direction
+from foabench.baselines.spectral import as_foa
+from foabench.synth.foa import encode_direction
 
 _SQRT3 = math.sqrt(3.0)
 

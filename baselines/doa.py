@@ -36,8 +36,8 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 from scipy.spatial import cKDTree
 
-from baselines.spectral import HOP, N_FFT, as_foa, stft
-from synth.foa import direction_of
+from foabench.baselines.spectral import HOP, N_FFT, as_foa, stft
+from foabench.synth.foa import direction_of
 
 _GOLDEN_ANGLE = np.pi * (3.0 - np.sqrt(5.0))
 

@@ -1,6 +1,6 @@
 """MPDR / MVDR beamformers per STFT bin on AmbiX (ACN, SN3D) signals.
 
-For a plane wave the AmbiX steering vector ``v`` (:func:`baselines.beams.steering_vector`) does not depend on
+For a plane wave the AmbiX steering vector ``v`` (:func:`foabench.baselines.beams.steering_vector`) does not depend on
 frequency, so one ``v`` serves every bin. Per bin (and per block of frames, if asked)::
 
     w = R^-1 v / (v^H R^-1 v),    y = w^H x,
@@ -19,15 +19,15 @@ the loading. Longer averaging deepens it; MVDR with the true noise covariance ha
 
 Superdirective case: a diffuse (isotropic) field has SN3D covariance ``diag(1, 1/3, 1/3, 1/3)``, and MVDR
 with it gives ``R^-1 v = [1, 3 d]``, ``v^H R^-1 v = 1 + 3 |d|^2 = 4``, so ``w = [1/4, 3/4 d]``: exactly the
-hypercardioid of :mod:`baselines.beams`.
+hypercardioid of :mod:`foabench.baselines.beams`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from baselines.beams import steering_vector
-from baselines.spectral import (
+from foabench.baselines.beams import steering_vector
+from foabench.baselines.spectral import (
     HOP,
     N_FFT,
     apply_weights,

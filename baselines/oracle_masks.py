@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from baselines.spectral import (
+from foabench.baselines.spectral import (
     HOP,
     N_FFT,
     apply_weights,

@@ -2,7 +2,7 @@
 
 Method (a steered-power scan scored by the query encoder, restricted to where sources are):
 
-1. **Candidates.** The pseudo-intensity histogram of the mixture (:func:`baselines.doa.candidate_directions`)
+1. **Candidates.** The pseudo-intensity histogram of the mixture (:func:`foabench.baselines.doa.candidate_directions`)
    gives up to ``max_candidates`` directions where directional energy concentrates, at least
    ``min_separation_deg`` apart — where the sources of the scene are.
 2. **Listen.** For each candidate, a fixed first-order beam (``pattern``, max-rE by default: the sharpest
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from baselines.beams import fixed_beam
-from baselines.doa import candidate_directions
+from foabench.baselines.beams import fixed_beam
+from foabench.baselines.doa import candidate_directions
 
 
 @dataclass

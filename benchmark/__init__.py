@@ -1,1 +1,2 @@
-"""foabench.benchmark: the command line, training and evaluation harness, leaderboards."""
+"""foabench.benchmark: the command line, the separator interface and loader, the training and evaluation
+harness, leaderboards, the demo and the benchmark scripts."""

@@ -1,6 +1,6 @@
 """Benchmark: Hugging Face shard export throughput, shard sizes, and 1 -> 2 worker scaling (local and Ray).
 
-Run: ``.venv/bin/python -m benchmark.bench_export MANIFEST... [--banks foabench-data/banks]
+Run: ``.venv/bin/python -m foabench.benchmark.bench_export MANIFEST... [--banks foabench-data/banks]
 [--encoder foabench-data/encoders/builtin] [--cache foabench-data/embeddings] [--shard-size-mb 500]``
 (build a workspace first with ``foabench demo``). It exports the manifests once in this process (which also
 fills the embedding cache, so later passes time rendering, encoding and writing, not the encoder), then times,
@@ -25,10 +25,10 @@ import time  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from manifests.hf_export import DEFAULT_CACHE, DEFAULT_ENCODER, ExportReport, export_hf  # noqa: E402
-from manifests.schema import read_manifest  # noqa: E402
-from synth.ray_engine import ray_map, ray_session  # noqa: E402
-from synth.render_dataset import encode_row, render_manifest, renderer_for  # noqa: E402
+from foabench.manifests.hf_export import DEFAULT_CACHE, DEFAULT_ENCODER, ExportReport, export_hf  # noqa: E402
+from foabench.synth.scenes.manifest import read_manifest  # noqa: E402
+from foabench.synth.scenes.ray_engine import ray_map, ray_session  # noqa: E402
+from foabench.synth.scenes.render_split import encode_row, render_manifest, renderer_for  # noqa: E402
 
 
 def _shards(report: ExportReport) -> dict[str, str]:

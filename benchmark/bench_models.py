@@ -1,6 +1,6 @@
 """Benchmark: size, compute and CPU inference speed of the trainable separators per preset.
 
-Run: ``.venv/bin/python -m benchmark.bench_models [--models bsast bsast-w resunet] [--configs paper tiny]
+Run: ``.venv/bin/python -m foabench.benchmark.bench_models [--models bsast bsast-w resunet] [--configs paper tiny]
 [--seconds 10]`` (each model runs the presets it has among ``--configs``).
 
 For each model and preset: parameter count; MACs per second of audio, counted with
@@ -25,10 +25,10 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from benchmark.model_registry import MODELS
-from benchmark.train import make_model
-from model.bsast_config import PRESETS as BSAST_PRESETS
-from model.resunet_config import PRESETS as RESUNET_PRESETS
+from foabench.benchmark.model_registry import MODELS
+from foabench.benchmark.train import make_model
+from foabench.model.bsast_config import PRESETS as BSAST_PRESETS
+from foabench.model.resunet_config import PRESETS as RESUNET_PRESETS
 
 PRESETS = {"bsast": BSAST_PRESETS, "bsast-w": BSAST_PRESETS, "resunet": RESUNET_PRESETS}
 

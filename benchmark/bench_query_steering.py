@@ -1,6 +1,6 @@
 """How often does query steering point at the target? Prints direction-of-arrival accuracy on a split.
 
-``python -m benchmark.bench_query_steering --split M.jsonl [M2.jsonl ...] --banks B --encoder E --cache C``
+``python -m foabench.benchmark.bench_query_steering --split M.jsonl [M2.jsonl ...] --banks B --encoder E --cache C``
 
 For every target and query type it reports the share of targets whose chosen direction is within
 ``--tolerance`` degrees (default 20) of the true one, next to two references measured in the same run on the
@@ -16,13 +16,13 @@ import numpy as np
 
 
 def main(argv: list[str] | None = None) -> None:
-    from baselines.query_direction import QuerySteering
-    from benchmark.evaluate import _Queries
-    from manifests.bank_set import BankSet
-    from manifests.schema import read_manifest
-    from synth.foa import angular_distance
-    from synth.queries.registry import open_encoder
-    from synth.render import Renderer
+    from foabench.baselines.query_direction import QuerySteering
+    from foabench.benchmark.evaluate import _Queries
+    from foabench.synth.banks.bank_set import BankSet
+    from foabench.synth.foa import angular_distance
+    from foabench.synth.queries.registry import open_encoder
+    from foabench.synth.scenes.manifest import read_manifest
+    from foabench.synth.scenes.render import Renderer
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--split", nargs="+", required=True)

@@ -1,6 +1,6 @@
 """Benchmark: rendering speed on one core, against the bare FFT convolutions the same scenes need.
 
-Run: ``.venv/bin/python -m benchmark.bench_render [--banks foabench-data/banks] [--spec dcase2025] [--n 100]``
+Run: ``.venv/bin/python -m foabench.benchmark.bench_render [--banks foabench-data/banks] [--spec dcase2025] [--n 100]``
 (build the banks first with ``foabench demo``). Targets (issue 4): at least 10 mixtures/s on one core, and
 end-to-end rendering no slower than 1.5x the bare convolutions (``scipy.signal.fftconvolve`` of every event
 excerpt with each of its RIR's 4 channels and with its windowed W channel), measured in the same run. Inputs
@@ -21,11 +21,11 @@ import time  # noqa: E402
 
 from scipy.signal import fftconvolve  # noqa: E402
 
-from manifests.bank_set import BankSet  # noqa: E402
-from synth.render import Renderer, direct_window  # noqa: E402
-from synth.render_dataset import encoded_files  # noqa: E402
-from synth.scene_sampler import sample_manifest  # noqa: E402
-from synth.scene_spec import load_spec  # noqa: E402
+from foabench.synth.banks.bank_set import BankSet  # noqa: E402
+from foabench.synth.scenes.render import Renderer, direct_window  # noqa: E402
+from foabench.synth.scenes.render_split import encoded_files  # noqa: E402
+from foabench.synth.scenes.sampler import sample_manifest  # noqa: E402
+from foabench.synth.scenes.spec import load_spec  # noqa: E402
 
 
 def bare_convolutions(renderer: Renderer, row: dict) -> None:

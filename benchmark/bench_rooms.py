@@ -1,6 +1,6 @@
 """Benchmark: seconds per simulated AmbiX RIR on one core, against pyroomacoustics' own SH-directivity FOA RIR.
 
-Run: ``.venv/bin/python -m benchmark.bench_rooms`` (options: ``--rirs``, ``--rt60``, ``--reference``).
+Run: ``.venv/bin/python -m foabench.benchmark.bench_rooms`` (options: ``--rirs``, ``--rt60``, ``--reference``).
 Target (issue 3): <= 0.5 s per RIR for RT60 up to 1 s at 32 kHz on one core. The script also prints the
 direction error of the direct part (pseudo-intensity, +/- 0.25 ms around the direct peak), the worst channel
 ratio error at the direct peak against the closed-form plane wave, and the measured-vs-requested RT60 error.
@@ -19,10 +19,10 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import pyroomacoustics as pra  # noqa: E402
 
-from synth.foa import angular_distance, encode_direction, intensity_direction  # noqa: E402
-from synth.room_acoustics import analyse_rir  # noqa: E402
-from synth.room_sampler import RoomSpec, plan_rirs  # noqa: E402
-from synth.rooms import RoomParams, shoebox, simulate_rir, solve_absorption  # noqa: E402
+from foabench.synth.foa import angular_distance, encode_direction, intensity_direction  # noqa: E402
+from foabench.synth.rooms.acoustics import analyse_rir  # noqa: E402
+from foabench.synth.rooms.sampler import RoomSpec, plan_rirs  # noqa: E402
+from foabench.synth.rooms.simulate import RoomParams, shoebox, simulate_rir, solve_absorption  # noqa: E402
 
 
 def pyroomacoustics_sh_rir(params: RoomParams) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Result summaries: means with bootstrap confidence intervals, and breakdowns by scene property.
 
-Rows are those of ``rows.jsonl`` (:mod:`benchmark.evaluate`). Rows with a silent reference are left out.
+Rows are those of ``rows.jsonl`` (:mod:`foabench.benchmark.evaluate`). Rows with a silent reference are left out.
 
 Confidence intervals are percentile bootstraps of the mean that resample **mixtures**, not rows: the targets
 and query types of one mixture share its room, noise and interferers, so resampling rows would pretend they

@@ -1,18 +1,25 @@
-"""The ``foabench`` command line: one subcommand per job."""
+"""The ``foabench`` command line: one subcommand per job.
+
+This module only assembles the parsers: each part registers its own subcommands beside the code it drives
+(``bank``: :mod:`foabench.synth.cli`; ``scenes``, ``render``: :mod:`foabench.synth.scenes.cli`; ``queries``:
+:mod:`foabench.synth.queries.cli`; ``manifests``: :mod:`foabench.manifests.cli`; ``export-hf``:
+:mod:`foabench.manifests.hf_cli`; ``train``, ``eval``, ``leaderboard``, ``demo``: their modules here).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-import synth
-from benchmark import eval_cli, leaderboard_cli, train_cli
-from manifests import cli as manifests_cli
-from manifests import hf_cli
-from synth import bank_cli, scene_cli
-from synth.audio_io import AudioError
-from synth.bank import BankError
-from synth.queries import cli as queries_cli
+from foabench import synth
+from foabench.benchmark import eval_cli, leaderboard_cli, train_cli
+from foabench.manifests import cli as manifests_cli
+from foabench.manifests import hf_cli
+from foabench.synth import cli as bank_cli
+from foabench.synth.audio_io import AudioError
+from foabench.synth.banks.format import BankError
+from foabench.synth.queries import cli as queries_cli
+from foabench.synth.scenes import cli as scene_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_cli.register(sub)
     eval_cli.register(sub)
     leaderboard_cli.register(sub)
-    from benchmark import demo
+    from foabench.benchmark import demo
 
     demo.register(sub)
     return parser

@@ -13,10 +13,10 @@ import argparse
 import time
 from pathlib import Path
 
-from benchmark.demo_separators import evaluate_demo, run_leaderboard, train_demo_models
-from benchmark.leaderboard import format_markdown
-from synth.bank import Bank
-from synth.bank_summary import format_summary
+from foabench.benchmark.demo_separators import evaluate_demo, run_leaderboard, train_demo_models
+from foabench.benchmark.leaderboard import format_markdown
+from foabench.synth.banks.format import Bank
+from foabench.synth.banks.summary import format_summary
 
 DEMO_ROOMS = 12
 DEMO_RIRS_PER_ROOM = 6
@@ -26,12 +26,12 @@ DEMO_ENCODER_STEPS = 300
 
 
 def run_demo(workdir: Path, workers: int | None = None, progress: bool = True, steps_scale: float = 1.0) -> int:
-    from synth.noise_bank import format_noise_summary
-    from synth.rir_summary import format_rir_summary
-    from synth.room_bank import build_room_bank
-    from synth.room_sampler import RoomSpec
-    from synth.starter.build import build_starter_bank
-    from synth.starter.noise import build_starter_noise_bank
+    from foabench.synth.banks.starter.build import build_starter_bank
+    from foabench.synth.noise.bank import format_noise_summary
+    from foabench.synth.noise.starter import build_starter_noise_bank
+    from foabench.synth.rooms.bank import build_room_bank
+    from foabench.synth.rooms.sampler import RoomSpec
+    from foabench.synth.rooms.summary import format_rir_summary
 
     banks = workdir / "banks"
     t0 = time.perf_counter()
@@ -79,10 +79,10 @@ def run_demo(workdir: Path, workers: int | None = None, progress: bool = True, s
 
 def make_queries(banks: Path, workdir: Path, manifests: list[Path], progress: bool):
     """Train (or reuse) the built-in encoder on the starter bank and export each split's query embeddings."""
-    from manifests.bank_set import BankSet
-    from synth.queries.cli import ensure_encoder
-    from synth.queries.export import export_queries
-    from synth.queries.retrieval import format_report
+    from foabench.synth.banks.bank_set import BankSet
+    from foabench.synth.queries.cli import ensure_encoder
+    from foabench.synth.queries.export import export_queries
+    from foabench.synth.queries.retrieval import format_report
 
     encoder, trained = ensure_encoder(workdir / "encoders" / "builtin", banks / "starter", DEMO_ENCODER_STEPS, progress)
     training = encoder.info["training"]
@@ -99,12 +99,12 @@ def make_queries(banks: Path, workdir: Path, manifests: list[Path], progress: bo
 
 def make_splits(banks: Path, manifest_dir: Path, render_dir: Path, workers: int | None, progress: bool) -> list[Path]:
     """Sample, check (schema, hashes, leakage) and render the demo's train/val/test manifests."""
-    from manifests.bank_set import BankSet
-    from manifests.check import check_manifests, format_report
-    from manifests.schema import write_manifest
-    from synth.render_dataset import render_manifest
-    from synth.scene_sampler import sample_manifest
-    from synth.scene_spec import load_spec
+    from foabench.manifests.check import check_manifests, format_report
+    from foabench.synth.banks.bank_set import BankSet
+    from foabench.synth.scenes.manifest import write_manifest
+    from foabench.synth.scenes.render_split import render_manifest
+    from foabench.synth.scenes.sampler import sample_manifest
+    from foabench.synth.scenes.spec import load_spec
 
     spec = load_spec(DEMO_SPEC)
     opened = list(BankSet.open([banks]).banks.values())

@@ -36,8 +36,8 @@ def train_demo_models(banks: Path, workdir: Path, val: Path, workers: int | None
                       steps_scale: float = 1.0) -> dict[str, Path]:  # fmt: skip
     """Train (or reuse/resume) each of :data:`DEMO_MODELS` for ``steps_scale`` times its steps; returns model
     name -> run folder."""
-    from benchmark.train import TrainSettings, run_is_complete, train
-    from manifests.bank_set import BankSet
+    from foabench.benchmark.train import TrainSettings, run_is_complete, train
+    from foabench.synth.banks.bank_set import BankSet
 
     fingerprints = {n: b.fingerprint for n, b in sorted(BankSet.open([banks]).banks.items())}
     runs = {}
@@ -68,9 +68,9 @@ def train_demo_models(banks: Path, workdir: Path, val: Path, workers: int | None
 def evaluate_demo(banks: Path, workdir: Path, test: Path, runs: dict[str, Path], progress: bool) -> list[Path]:
     """Score every trained model and baseline on the test split with audio and text queries; returns the
     results folders."""
-    from benchmark.evaluate import EvalSettings, evaluate_separator, format_summary
-    from benchmark.separator import load_separator
-    from synth.queries.registry import open_encoder
+    from foabench.benchmark.evaluate import EvalSettings, evaluate_separator, format_summary
+    from foabench.benchmark.separator_spec import load_separator
+    from foabench.synth.queries.registry import open_encoder
 
     encoder = open_encoder(str(workdir / "encoders" / "builtin"))
     specs = [f"{model}:{run}" for model, run in runs.items()] + list(DEMO_BASELINES)
@@ -91,6 +91,6 @@ def evaluate_demo(banks: Path, workdir: Path, test: Path, runs: dict[str, Path],
 
 def run_leaderboard(results: list[Path], out: Path):
     """Tables, plots and the HTML report of the demo's results (the CLI's path, which prints the table)."""
-    from benchmark.leaderboard_cli import run_leaderboard as build
+    from foabench.benchmark.leaderboard_cli import run_leaderboard as build
 
     return build(results, out, plots=True, report=True)

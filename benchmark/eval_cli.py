@@ -1,4 +1,4 @@
-"""``foabench eval``: score a separator on a split (see :mod:`benchmark.evaluate`)."""
+"""``foabench eval``: score a separator on a split (see :mod:`foabench.benchmark.evaluate`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from benchmark.evaluate import EvalSettings, evaluate_separator, format_summary
+    from foabench.benchmark.evaluate import EvalSettings, evaluate_separator, format_summary
 
     settings = EvalSettings(
         separator=args.separator, split=args.split, out=args.out, banks=args.banks, query=args.query,

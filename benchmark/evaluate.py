@@ -3,7 +3,7 @@
 For every (mixture, target, query type) of a manifest the harness renders the mixture (the manifests'
 deterministic renderer), builds the query the manifest records for that target (the audio query clip's
 embedding, or the text query's embedding, through the embedding cache), hands the separator a batch, and
-scores the estimate against the target's reference (``direct`` by default) with :mod:`benchmark.metrics`.
+scores the estimate against the target's reference (``direct`` by default) with :mod:`foabench.benchmark.metrics`.
 
 A results folder holds
 
@@ -13,7 +13,7 @@ A results folder holds
 - ``rows.jsonl`` — one row per (mixture, target, query type): metrics and the metadata breakdowns need
   (label, counts of targets/interferers, RT60, DRR, SNR, direction, room, noise);
 - ``summary.json`` — per query type: means with bootstrap intervals and breakdowns by class, number of
-  sources and interferers, RT60, DRR and SNR bins (:mod:`benchmark.breakdowns`); written atomically at the end;
+  sources and interferers, RT60, DRR and SNR bins (:mod:`foabench.benchmark.breakdowns`); written atomically at the end;
 - ``examples/`` — listening material for the first ``examples`` mixtures (24-bit FLAC, mono):
   ``{mixture}_mixture.flac`` (the W channel), and per target event ``k``: ``{mixture}_{k}_reference.flac``,
   ``{mixture}_{k}_query.flac`` (the audio query clip) and ``{mixture}_{k}_{audio|text}.flac`` (the estimate).
@@ -34,15 +34,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import synth
-from benchmark.breakdowns import summarize_rows
-from benchmark.metrics import score
-from benchmark.result_rows import read_result_rows
-from benchmark.separator import QueryBatch, SeparatorContext, is_oracle, load_separator
-from manifests.bank_set import BankSet
-from manifests.schema import read_manifest
-from synth.audio_io import atomic_write_text, write_audio_atomic
-from synth.render import Renderer
+from foabench import synth
+from foabench.benchmark.breakdowns import summarize_rows
+from foabench.benchmark.metrics import score
+from foabench.benchmark.result_rows import read_result_rows
+from foabench.benchmark.separator import QueryBatch, SeparatorContext, is_oracle
+from foabench.benchmark.separator_spec import load_separator
+from foabench.synth.audio_io import atomic_write_text, write_audio_atomic
+from foabench.synth.banks.bank_set import BankSet
+from foabench.synth.scenes.manifest import read_manifest
+from foabench.synth.scenes.render import Renderer
 
 QUERY_KINDS = ("audio", "text")
 ROWS = "rows.jsonl"
@@ -103,8 +104,8 @@ class _Queries:
     """Query embeddings of a manifest's targets, embedded once through the cache."""
 
     def __init__(self, encoder, banks: BankSet, cache_root: str, rows: list[dict]):
-        from synth.queries.cache import EmbeddingCache, cached_text
-        from synth.queries.export import clip_embeddings
+        from foabench.synth.queries.cache import EmbeddingCache, cached_text
+        from foabench.synth.queries.export import clip_embeddings
 
         self.audio: dict[str, np.ndarray] = {}
         self.text: dict[str, np.ndarray] = {}
@@ -238,7 +239,7 @@ def evaluate_separator(
     ``stop_after`` ends after that many new items, as an interruption would (for tests)."""
     from tqdm import tqdm
 
-    from synth.queries.registry import open_encoder
+    from foabench.synth.queries.registry import open_encoder
 
     if settings.reference not in ("direct", "dry"):
         raise ValueError(f"--reference must be direct or dry (mono references), not {settings.reference!r}")

@@ -11,7 +11,7 @@ configurations differ only in depth).
 
 Means and intervals come from the results folder's ``summary.json``; a folder without one (an interrupted
 run) or with a summary older than its rows is summarized again from ``rows.jsonl``
-(:func:`benchmark.breakdowns.summarize_rows`).
+(:func:`foabench.benchmark.breakdowns.summarize_rows`).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmark.breakdowns import summarize_rows
-from benchmark.result_rows import read_result_rows
-from synth.audio_io import atomic_write_text
+from foabench.benchmark.breakdowns import summarize_rows
+from foabench.benchmark.result_rows import read_result_rows
+from foabench.synth.audio_io import atomic_write_text
 
 QUERY_KINDS = ("audio", "text")
 METRICS = ("si_sdr", "sdr", "si_sdri")

@@ -5,31 +5,31 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmark.leaderboard import Leaderboard
+from foabench.benchmark.leaderboard import Leaderboard
 
 
 def run_leaderboard(paths: list[str | Path], out: str | Path, plots: bool = True, report: bool = True,
                     allow_mixed_manifests: bool = False, examples: int = 3) -> Leaderboard:  # fmt: skip
     """Read ``paths``, write the tables into ``out`` (and ``out/plots``, ``out/report.html``); returns the board."""
-    from benchmark.leaderboard import build_leaderboard, load_results, write_tables
+    from foabench.benchmark.leaderboard import build_leaderboard, load_results, write_tables
 
     results = load_results(paths, allow_mixed_manifests=allow_mixed_manifests)
     lb = build_leaderboard(results)
     out = Path(out)
     write_tables(lb, out)
     if plots:
-        from benchmark.plots import write_plots
+        from foabench.benchmark.plots import write_plots
 
         write_plots(lb, out / "plots")
     if report:
-        from benchmark.report import write_report
+        from foabench.benchmark.report import write_report
 
         write_report(results, lb, out, n_examples=examples)
     return lb
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
-    from benchmark.leaderboard import format_markdown
+    from foabench.benchmark.leaderboard import format_markdown
 
     lb = run_leaderboard(args.results, args.out, plots=not args.no_plots, report=not args.no_report,
                          allow_mixed_manifests=args.allow_mixed_manifests, examples=args.examples)  # fmt: skip

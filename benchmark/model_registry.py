@@ -4,9 +4,9 @@ from __future__ import annotations
 
 #: trainable separator name -> (module:class, config overrides the name implies)
 MODELS: dict[str, tuple[str, dict]] = {
-    "bsast": ("model.bsast:BSAST", {}),
-    "bsast-w": ("model.bsast:BSAST", {"n_channels": 1}),  # the paper's W-only row
-    "resunet": ("model.resunet:ResUNet", {}),
+    "bsast": ("foabench.model.bsast:BSAST", {}),
+    "bsast-w": ("foabench.model.bsast:BSAST", {"n_channels": 1}),  # the paper's W-only row
+    "resunet": ("foabench.model.resunet:ResUNet", {}),
 }
 #: training objectives: auto = the model's ``default_loss`` (BSAST si_sdr_l1, ResUNet l1)
 LOSSES = ("auto", "si_sdr_l1", "l1")

@@ -2,7 +2,7 @@
 audio against text queries, one colour per separator. Oracle separators and bounds are drawn hatched/dashed
 and pale, and labelled as such, so they are never mistaken for ranked entries.
 
-Breakdowns are the results' summaries (:func:`benchmark.breakdowns.breakdown`, recomputed from the rows when
+Breakdowns are the results' summaries (:func:`foabench.benchmark.breakdowns.breakdown`, recomputed from the rows when
 a summary lacks them). Output is deterministic: fixed colours, fixed order, no timestamps in the files.
 """
 
@@ -17,10 +17,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 
-from benchmark.breakdowns import bin_sort_key as bin_order
-from benchmark.breakdowns import breakdown
-from benchmark.leaderboard import Entry, Leaderboard, Result, build_leaderboard
-from synth.audio_io import atomic_write_bytes
+from foabench.benchmark.breakdowns import bin_sort_key as bin_order
+from foabench.benchmark.breakdowns import breakdown
+from foabench.benchmark.leaderboard import Entry, Leaderboard, Result, build_leaderboard
+from foabench.synth.audio_io import atomic_write_bytes
 
 DPI = 110
 QUERY_COLOURS = {"audio": "#1f77b4", "text": "#ff7f0e"}

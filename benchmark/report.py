@@ -15,8 +15,8 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
-import synth
-from benchmark.leaderboard import (
+from foabench import synth
+from foabench.benchmark.leaderboard import (
     CHANNEL_COLUMNS,
     DASH,
     DEPTH_COLUMNS,
@@ -33,7 +33,7 @@ from benchmark.leaderboard import (
     main_cells,
     manifest_line,
 )
-from synth.audio_io import atomic_write_text
+from foabench.synth.audio_io import atomic_write_text
 
 PLOT_CAPTIONS = {
     "class.png": "SI-SDRi per class (audio queries; bars: 95% interval)",
@@ -247,7 +247,7 @@ def _provenance_html(lb: Leaderboard) -> str:
 def write_report(results: list[Result], lb: Leaderboard, out_dir: str | Path, n_examples: int = 3) -> Path:
     """Write ``out_dir/report.html`` and copy its listening files into ``out_dir/audio/``.
 
-    Plots are those already in ``out_dir/plots`` (:func:`benchmark.plots.write_plots`); estimates come from the
+    Plots are those already in ``out_dir/plots`` (:func:`foabench.benchmark.plots.write_plots`); estimates come from the
     leaderboard's entries, the mixture, query and reference files from the first of ``results`` that has them.
     """
     out = Path(out_dir)

@@ -25,14 +25,14 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-import synth
-from benchmark.model_registry import LOSSES, MODELS
-from benchmark.train_data import DynamicMixDataset, ManifestDataset, StreamSampler, build_query_table
-from manifests.bank_set import BankSet
-from manifests.schema import read_manifest
-from synth.audio_io import atomic_write_text
-from synth.scene_sampler import SceneStream
-from synth.scene_spec import load_spec
+from foabench import synth
+from foabench.benchmark.model_registry import LOSSES, MODELS
+from foabench.benchmark.train_data import DynamicMixDataset, ManifestDataset, StreamSampler, build_query_table
+from foabench.synth.audio_io import atomic_write_text
+from foabench.synth.banks.bank_set import BankSet
+from foabench.synth.scenes.manifest import read_manifest
+from foabench.synth.scenes.sampler import SceneStream
+from foabench.synth.scenes.spec import load_spec
 
 CKPT_DIR = "checkpoints"
 LAST = "last.pt"
@@ -81,7 +81,7 @@ def make_model(name: str, config: str, overrides: dict, query_dim: int) -> torch
 def training_loss(model: torch.nn.Module, settings: TrainSettings):
     """``loss(est, ref) -> (loss, parts)``: ``si_sdr_l1`` (BSAST: -SI-SDR + lambda L1 on the level-normalised
     waveform) or ``l1`` (AudioSep: raw waveform L1); ``auto`` takes the model's ``default_loss``."""
-    from model.loss import bsast_loss, level_l1, si_sdr
+    from foabench.model.loss import bsast_loss, level_l1, si_sdr
 
     name = settings.loss if settings.loss != "auto" else getattr(model, "default_loss", "si_sdr_l1")
     if name == "si_sdr_l1":
@@ -129,7 +129,7 @@ def _save(path: Path, model, opt, step: int, settings: TrainSettings, elapsed_s:
 
 def evaluate(model, dataset: ManifestDataset, device: torch.device, batch_size: int = 4) -> dict:
     """Mean SI-SDR and SI-SDRi (vs the mixture's W channel) of the targets of a manifest, per query type."""
-    from model.loss import si_sdr
+    from foabench.model.loss import si_sdr
 
     model.eval()
     scores: dict[str, list[float]] = {"audio": [], "text": [], "mixture": []}
@@ -158,7 +158,7 @@ def train(settings: TrainSettings, resume: bool = False, progress: bool = True, 
     would; ``resume`` then continues to ``settings.steps``."""
     from tqdm import tqdm
 
-    from synth.queries.registry import open_encoder
+    from foabench.synth.queries.registry import open_encoder
 
     rank, world, device = _distributed()
     torch.manual_seed(settings.seed)
@@ -276,7 +276,7 @@ def checkpoint_path(run: str | Path) -> Path:
 def load_trained(run: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
     """The model of a checkpoint (a run folder's ``last.pt`` or a given ``.pt``), in eval mode, and the run's
     ``config.json`` plus ``step``, ``checkpoint`` (path) and ``checkpoint_sha256``."""
-    from synth.audio_io import sha256_file
+    from foabench.synth.audio_io import sha256_file
 
     ckpt = checkpoint_path(run)
     folder = ckpt.parent.parent if ckpt.parent.name == CKPT_DIR else ckpt.parent

@@ -1,4 +1,4 @@
-"""``foabench train``: train a separator with dynamic mixing (see :mod:`benchmark.train`)."""
+"""``foabench train``: train a separator with dynamic mixing (see :mod:`foabench.benchmark.train`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from benchmark.train import TrainSettings, train
+    from foabench.benchmark.train import TrainSettings, train
 
     overrides = json.loads(args.model_overrides) if args.model_overrides else {}
     settings = TrainSettings(
@@ -26,7 +26,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from benchmark.model_registry import LOSSES, MODELS
+    from foabench.benchmark.model_registry import LOSSES, MODELS
 
     p = sub.add_parser("train", help="train a separator (BSAST, BSAST-W, ResUNet) with dynamic mixing")
     p.add_argument(

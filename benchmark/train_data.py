@@ -1,11 +1,12 @@
 """Training and validation data for separators: dynamic mixing and fixed manifests.
 
-:class:`DynamicMixDataset` is map-style: item ``i`` is scene ``i`` of a :class:`~synth.scene_sampler.SceneStream`
-(the manifests' own sampler), rendered by :class:`~synth.render.Renderer` inside the DataLoader worker, with
-one target chosen by the row's seed and its pseudo-query made from the recorded recipe applied to the
-encoder's embedding of the target clip. Because every item depends only on ``(seed, i)``, any worker count
-gives the same batches, and a resumed run continues the same stream from where it stopped.
-:class:`ManifestDataset` yields every target of a fixed manifest with its audio and text query embeddings.
+:class:`DynamicMixDataset` is map-style: item ``i`` is scene ``i`` of a
+:class:`~foabench.synth.scenes.sampler.SceneStream` (the manifests' own sampler), rendered by
+:class:`~foabench.synth.scenes.render.Renderer` inside the DataLoader worker, with one target chosen by the row's seed
+and its pseudo-query made from the recorded recipe applied to the encoder's embedding of the target clip. Because every
+item depends only on ``(seed, i)``, any worker count gives the same batches, and a resumed run continues the same stream
+from where it stopped. :class:`ManifestDataset` yields every target of a fixed manifest with its audio and text query
+embeddings.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from manifests.bank_set import BankSet
-from synth.queries.pseudo import apply_recipe
-from synth.render import Renderer
-from synth.scene_sampler import SceneStream
+from foabench.synth.banks.bank_set import BankSet
+from foabench.synth.queries.pseudo import apply_recipe
+from foabench.synth.scenes.render import Renderer
+from foabench.synth.scenes.sampler import SceneStream
 
 
 @dataclass
@@ -41,8 +42,8 @@ class QueryTable:
 
 def build_query_table(encoder, banks: BankSet, cache_root, texts: list[str] | None = None) -> QueryTable:
     """Embed (through the cache) every clip and caption of the source banks, plus ``texts``."""
-    from synth.queries.cache import EmbeddingCache, cached_text
-    from synth.queries.export import clip_embeddings
+    from foabench.synth.queries.cache import EmbeddingCache, cached_text
+    from foabench.synth.queries.export import clip_embeddings
 
     cache = EmbeddingCache(cache_root, encoder.hash)
     table = QueryTable(encoder.hash, encoder.dim)

@@ -1,1 +1,2 @@
-"""foabench.manifests: scene manifests, split checks and dataset export."""
+"""foabench.manifests: checking manifests (schema, hashes, leakage) and exporting datasets (DCASE layouts,
+Hugging Face shards). The manifest format itself is :mod:`foabench.synth.scenes.manifest`."""

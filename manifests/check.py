@@ -2,10 +2,10 @@
 banks, and that their splits are disjoint.
 
 Every problem is gathered (not only the first): per manifest, the schema version, the header against the rows
-file (``num_rows``, ``rows_sha256``), each row's structure (:func:`manifests.schema.validate_row`), every input
-path (absolute or leaving its bank root), unique row ids and each row's split against the header's. With banks,
+file (``num_rows``, ``rows_sha256``), each row's structure (:func:`foabench.synth.scenes.manifest.validate_row`), every
+input path (absolute or leaving its bank root), unique row ids and each row's split against the header's. With banks,
 also each header bank's fingerprint, every input file's presence and sha256, and the recorded split group of
-every input against its bank's record. Across manifests, :mod:`manifests.leakage` finds inputs shared by two
+every input against its bank's record. Across manifests, :mod:`foabench.manifests.leakage` finds inputs shared by two
 splits.
 """
 
@@ -16,13 +16,13 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from manifests.bank_set import BankSet, InputError
-from manifests.check_report import CheckReport, ManifestResult, Violation, format_report
-from manifests.leakage import LeakageIndex
-from manifests.refs import BANK_KIND, RowRef, iter_refs, open_bank_set, records_by_path, ref_key
-from manifests.schema import Manifest, ManifestError, manifest_paths, read_manifest, validate_row
-from synth.audio_io import sha256_file
-from synth.bank import AnyRecord, Bank, BankError, check_relative_path
+from foabench.manifests.check_report import CheckReport, ManifestResult, Violation, format_report
+from foabench.manifests.leakage import LeakageIndex
+from foabench.manifests.refs import BANK_KIND, RowRef, iter_refs, open_bank_set, records_by_path, ref_key
+from foabench.synth.audio_io import sha256_file
+from foabench.synth.banks.bank_set import BankSet, InputError
+from foabench.synth.banks.format import AnyRecord, Bank, BankError, check_relative_path
+from foabench.synth.scenes.manifest import Manifest, ManifestError, manifest_paths, read_manifest, validate_row
 
 __all__ = ["CheckReport", "Violation", "check_manifests", "format_report"]
 

@@ -7,7 +7,7 @@ import json
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from manifests.check import check_manifests, format_report
+    from foabench.manifests.check import check_manifests, format_report
 
     report = check_manifests(args.manifests, banks=args.banks)
     print(json.dumps(report.to_dict(), indent=2) if args.json else format_report(report))
@@ -15,7 +15,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_export_dcase(args: argparse.Namespace) -> int:
-    from manifests.dcase_export import export_dcase
+    from foabench.manifests.dcase_export import export_dcase
 
     written = export_dcase(args.manifest, args.out, banks=args.banks)
     print(f"wrote {len(written)} DCASE metadata file(s) to {args.out}")

@@ -21,11 +21,11 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from manifests.bank_set import BankSet
-from manifests.refs import iter_refs, open_bank_set, records_by_path
-from manifests.schema import Manifest, ManifestError, read_manifest
-from synth.audio_io import atomic_write_text
-from synth.foa import direction_of, unit_vector
+from foabench.manifests.refs import iter_refs, open_bank_set, records_by_path
+from foabench.synth.audio_io import atomic_write_text
+from foabench.synth.banks.bank_set import BankSet
+from foabench.synth.foa import direction_of, unit_vector
+from foabench.synth.scenes.manifest import Manifest, ManifestError, read_manifest
 
 ROLE_LISTS = {"target": "fg_events", "interference": "int_events"}
 NOISE_LABEL_SEPARATOR = ";"

@@ -2,7 +2,7 @@
 
 The card's YAML header is what the hub and ``datasets.load_dataset(DIR)`` read: ``configs`` (one ``default``
 config whose splits glob ``data/{split}-*.parquet``), ``dataset_info`` (the features of
-:data:`manifests.hf_schema.SCHEMA` as ``datasets`` writes them, split sizes), ``license`` and tags.
+:data:`foabench.manifests.hf_schema.SCHEMA` as ``datasets`` writes them, split sizes), ``license`` and tags.
 
 Licences. Every bank clip an exported row uses — event sources, RIRs, noise and the audio query clips (their
 embeddings are in the rows) — contributes its bank record's licence and attribution. Licences are ranked by how
@@ -29,7 +29,7 @@ from collections import defaultdict
 
 import yaml
 
-from manifests.hf_schema import CARD_NAME, SCHEMA, split_pattern
+from foabench.manifests.hf_schema import CARD_NAME, SCHEMA, split_pattern
 
 TIERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("public domain", (r"^CC0", r"^PDDL", r"PUBLIC-DOMAIN", r"^UNLICENSE")),
@@ -94,7 +94,8 @@ def governing_licence(licences: list[str]) -> dict:
 def licence_entries(rows: list[dict], banks) -> list[dict]:
     """Per (bank, licence, attribution): how many distinct clips the rows use and in which roles.
 
-    ``banks`` is a :class:`manifests.bank_set.BankSet`; roles are ``source``, ``rir``, ``noise``, ``query``."""
+    ``banks`` is a :class:`foabench.synth.banks.bank_set.BankSet`; roles are ``source``, ``rir``, ``noise``,
+    ``query``."""
     clips: dict[tuple[str, str], set[str]] = defaultdict(set)
     for row in rows:
         for ev in row["events"]:
@@ -123,7 +124,7 @@ def _features_yaml() -> list:
 
 
 def card_header(index: dict, pretty_name: str | None = None) -> dict:
-    """The YAML header (as a dict) of the card for a shard index (see :mod:`manifests.hf_export`)."""
+    """The YAML header (as a dict) of the card for a shard index (see :mod:`foabench.manifests.hf_export`)."""
     splits = index["splits"]
     gov = governing_licence([e["licence"] for s in splits.values() for e in s["licences"]])
     header: dict = {"license": gov["hub_id"]}
@@ -186,7 +187,7 @@ def render_card(index: dict, pretty_name: str | None = None) -> str:
         f'ds = load_dataset("parquet", data_files={{"{first}": "{split_pattern(first)}"}})',
         f'stream = load_dataset("path/to/this/folder", split="{first}", streaming=True)',
         "",
-        "from manifests.hf_reader import decode_row  # foabench; or soundfile.read(io.BytesIO(row['mixture']))",
+        "from foabench.manifests.hf_reader import decode_row  # or soundfile.read(io.BytesIO(row['mixture']))",
         "",
         f'example = decode_row(ds["{first}"][0])',
         'example["mixture"].shape  # (frames, 4) float32',

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-# the defaults of manifests.hf_export.export_hf, repeated so that `foabench --help` needs no pyarrow import
+# the defaults of foabench.manifests.hf_export.export_hf, repeated so that `foabench --help` needs no pyarrow import
 DEFAULT_SHARD_MB = 500.0
 DEFAULT_ENCODER = "foabench-data/encoders/builtin"
 DEFAULT_CACHE = "foabench-data/embeddings"
 
 
 def _cmd_export_hf(args: argparse.Namespace) -> int:
-    from manifests.hf_card import governing_licence
-    from manifests.hf_export import export_hf
+    from foabench.manifests.hf_card import governing_licence
+    from foabench.manifests.hf_export import export_hf
 
     report = export_hf(
         args.manifests,

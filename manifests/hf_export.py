@@ -1,8 +1,8 @@
 """``foabench export-hf``: manifests rendered into Hugging Face parquet shards, with a shard index and a card.
 
-``OUT/data/{split}-{i:05d}-of-{n:05d}.parquet`` hold the rows (layout: :mod:`manifests.hf_schema`),
+``OUT/data/{split}-{i:05d}-of-{n:05d}.parquet`` hold the rows (layout: :mod:`foabench.manifests.hf_schema`),
 ``OUT/shards.json`` lists every shard with its rows, bytes, sha256 and plan key, and ``OUT/README.md`` is the
-dataset card (:mod:`manifests.hf_card`). One manifest per split.
+dataset card (:mod:`foabench.manifests.hf_card`). One manifest per split.
 
 Shard plan. Rows keep manifest order and are packed greedily into shards of about ``shard_size_mb``: a row's
 size is estimated from the manifest as ``num_frames`` x (a + b x its targets), plus its JSON and embeddings,
@@ -35,11 +35,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-import synth
-from manifests.bank_set import BankSet
-from manifests.hf_card import licence_entries, render_card
-from manifests.hf_reader import read_index
-from manifests.hf_schema import (
+from foabench import synth
+from foabench.manifests.hf_card import licence_entries, render_card
+from foabench.manifests.hf_reader import read_index
+from foabench.manifests.hf_schema import (
     CARD_NAME,
     DATA_DIR,
     EXPORT_VERSION,
@@ -49,10 +48,11 @@ from manifests.hf_schema import (
     check_split_name,
     shard_name,
 )
-from manifests.schema import Manifest, read_manifest, row_sha256
-from synth.audio_io import atomic_write_text, sha256_file
-from synth.render import Renderer
-from synth.render_dataset import encode_row, iter_encoded
+from foabench.synth.audio_io import atomic_write_text, sha256_file
+from foabench.synth.banks.bank_set import BankSet
+from foabench.synth.scenes.manifest import Manifest, read_manifest, row_sha256
+from foabench.synth.scenes.render import Renderer
+from foabench.synth.scenes.render_split import encode_row, iter_encoded
 
 DEFAULT_SHARD_MB = 500.0
 DEFAULT_ENCODER = "foabench-data/encoders/builtin"
@@ -105,8 +105,8 @@ class _Embedder:
     """Per-target embeddings through the content-addressed cache: target clip, audio query clip, query text."""
 
     def __init__(self, encoder_spec: str, cache_root: str | Path, banks: BankSet):
-        from synth.queries.cache import EmbeddingCache
-        from synth.queries.registry import open_encoder
+        from foabench.synth.queries.cache import EmbeddingCache
+        from foabench.synth.queries.registry import open_encoder
 
         self.encoder = open_encoder(encoder_spec)
         self.cache = EmbeddingCache(cache_root, self.encoder.hash)
@@ -117,8 +117,8 @@ class _Embedder:
         return {"name": self.encoder.name, "hash": self.encoder.hash, "dim": int(self.encoder.dim)}
 
     def target(self, ev: dict) -> tuple[list | None, list | None, list | None]:
-        from synth.queries.cache import cached_text
-        from synth.queries.export import clip_embeddings
+        from foabench.synth.queries.cache import cached_text
+        from foabench.synth.queries.export import clip_embeddings
 
         def clip(ref: dict) -> list:
             return clip_embeddings(self.encoder, self.cache, self.banks, [ref])[0].tolist()
@@ -134,7 +134,7 @@ def _ref(ref: dict | None) -> dict | None:
 
 def build_record(row: dict, files: dict[str, bytes], metadata: dict, provenance: dict,
                  embedder: _Embedder | None) -> dict:  # fmt: skip
-    """The shard row of one rendered manifest row (see :mod:`manifests.hf_schema`)."""
+    """The shard row of one rendered manifest row (see :mod:`foabench.manifests.hf_schema`)."""
     targets, events = [], []
     for j, (ev, meta) in enumerate(zip(row["events"], metadata["events"], strict=True)):
         k = meta.get("target")

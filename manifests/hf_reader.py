@@ -2,7 +2,7 @@
 
 Rows come from ``datasets`` (``load_dataset``, streaming or not) or from :func:`iter_rows` (pyarrow only); either
 way :func:`decode_row` turns the FLAC bytes into float32 arrays with soundfile, the same samples
-``synth.audio_io.read_audio`` gives for the files ``foabench render`` writes.
+``foabench.synth.audio_io.read_audio`` gives for the files ``foabench render`` writes.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from manifests.hf_schema import EXPORT_VERSION, INDEX_NAME, ExportError
-from synth.schema_version import check_schema_version
+from foabench.manifests.hf_schema import EXPORT_VERSION, INDEX_NAME, ExportError
+from foabench.synth.schema_version import check_schema_version
 
 AUDIO_FIELDS = ("direct", "dry", "wet")
 EMBEDDING_FIELDS = ("embedding_target", "embedding_audio_query", "embedding_text")

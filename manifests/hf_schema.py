@@ -1,6 +1,7 @@
 """The fixed layout of foabench's Hugging Face parquet shards: one row per mixture.
 
-Columns (audio is FLAC bytes, exactly the bytes :mod:`synth.render_dataset` writes, decoded with soundfile):
+Columns (audio is FLAC bytes, exactly the bytes :mod:`foabench.synth.scenes.render_split` writes, decoded with
+soundfile):
 
 - ``id``, ``split``, ``index``, ``seed``, ``sample_rate``, ``num_frames``: the manifest row's identity.
 - ``mixture``: the 4-channel AmbiX (ACN/SN3D) mixture, 24-bit FLAC.

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from manifests.refs import INPUT_KINDS, iter_refs, ref_key
+from foabench.manifests.refs import INPUT_KINDS, iter_refs, ref_key
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The input references of a manifest row, walked in one place for checks, leakage and export.
 
-A reference is ``{"bank", "path", "sha256", "group"}`` (see :mod:`manifests.schema`). Three kinds exist: an
-event's ``source`` (a clip of a ``sources`` bank, grouped by its split group), an event's ``rir`` (a
+A reference is ``{"bank", "path", "sha256", "group"}`` (see :mod:`foabench.synth.scenes.manifest`). Three kinds exist:
+an event's ``source`` (a clip of a ``sources`` bank, grouped by its split group), an event's ``rir`` (a
 ``rirs`` bank, grouped by room) and the row's ``noise`` (a ``noise`` bank, grouped by its split group). A
 target's audio query is a ``source`` reference too, so it is checked and counted for leakage like one.
 """
@@ -12,8 +12,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from manifests.bank_set import BankSet
-from synth.bank import AnyRecord, Bank
+from foabench.synth.banks.bank_set import BankSet
+from foabench.synth.banks.format import AnyRecord, Bank
 
 INPUT_KINDS = ("source", "rir", "noise")
 BANK_KIND = {"source": "sources", "rir": "rirs", "noise": "noise"}
@@ -30,8 +30,8 @@ class RowRef(NamedTuple):
 def iter_refs(row: dict) -> Iterator[RowRef]:
     """Every reference object of ``row`` (event sources and RIRs in order, then the noise).
 
-    Tolerates malformed rows: parts that are not objects are skipped (:func:`manifests.schema.validate_row`
-    reports them)."""
+    Tolerates malformed rows: parts that are not objects are skipped
+    (:func:`foabench.synth.scenes.manifest.validate_row` reports them)."""
     events = row.get("events")
     for k, event in enumerate(events if isinstance(events, list) else []):
         if not isinstance(event, dict):

@@ -58,10 +58,10 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from model.bsast_config import BSASTConfig, get_config
-from model.common import SeparatorModel, resolve_config
-from model.layers import FiLM, RMSNorm, TriAxialBlock
-from model.stft import STFT
+from foabench.model.bsast_config import BSASTConfig, get_config
+from foabench.model.common import SeparatorModel, resolve_config
+from foabench.model.layers import FiLM, RMSNorm, TriAxialBlock
+from foabench.model.stft import STFT
 
 
 class BandSplitEncoder(nn.Module):

@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from model.bands import DEFAULT_BAND_EDGES_HZ, band_bins
-from model.common import ConfigMixin
+from foabench.model.bands import DEFAULT_BAND_EDGES_HZ, band_bins
+from foabench.model.common import ConfigMixin
 
 CHANNEL_MERGES = ("attention", "mean", "linear")
 

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from model.rope import RotaryEmbedding
+from foabench.model.rope import RotaryEmbedding
 
 #: axis of the (B, C, T, N, D) layout each attention runs along, in block order
 AXES = {"time": 2, "band": 3, "channel": 1}

@@ -50,7 +50,7 @@ bins), ``eval()`` with running averages. ``bn_momentum`` is PyTorch's 0.1, not A
 running averages would lag far behind the weights in a run of a few hundred steps.
 
 Loss: ``default_loss = "l1"``, AudioSep's waveform L1: the batch mean of
-``model.loss.level_l1(est, ref, normalize=False)`` (``benchmark/train.py`` builds it from this name).
+``foabench.model.loss.level_l1(est, ref, normalize=False)`` (``benchmark/train.py`` builds it from this name).
 
 Mixed precision. The STFT, the input feature, the masking arithmetic and the iSTFT run in float32 outside
 autocast; under ``torch.autocast(..., dtype=torch.bfloat16)`` the convolutions and the FiLM layers run in
@@ -67,9 +67,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from model.common import SeparatorModel, resolve_config
-from model.resunet_config import ResUNetConfig, get_config
-from model.stft import STFT
+from foabench.model.common import SeparatorModel, resolve_config
+from foabench.model.resunet_config import ResUNetConfig, get_config
+from foabench.model.stft import STFT
 
 FiLMParams = Iterator[tuple[Tensor, Tensor]]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from model.common import ConfigMixin
+from foabench.model.common import ConfigMixin
 
 DOWNSAMPLES = ("avgpool", "conv")
 INPUT_FEATURES = ("log", "linear")

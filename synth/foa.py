@@ -172,8 +172,8 @@ def angular_distance(az1: float, el1: float, az2: float, el2: float) -> float:
 def check_foa(wave: np.ndarray, where: str, allow_silent: bool = False) -> np.ndarray:
     """Validate a first-order signal ``(frames, 4)``: finite, non-empty and (unless allowed) not all zeros.
 
-    Returns it as float32; raises :class:`synth.audio_io.AudioError` naming ``where`` otherwise."""
-    from synth.audio_io import AudioError
+    Returns it as float32; raises :class:`foabench.synth.audio_io.AudioError` naming ``where`` otherwise."""
+    from foabench.synth.audio_io import AudioError
 
     wave = np.asarray(wave)
     if wave.ndim != 2 or wave.shape[1] != 4:

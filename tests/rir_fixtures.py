@@ -1,8 +1,8 @@
 """Measured-RIR test files written for real: 4-channel WAV, SOFA (sofar and raw netCDF4) and MATLAB v7.3/v5.
 
-Every RIR is a delayed plane-wave impulse encoded in AmbiX (:func:`synth.foa.encode_direction`) plus a
+Every RIR is a delayed plane-wave impulse encoded in AmbiX (:func:`foabench.synth.foa.encode_direction`) plus a
 decaying noise tail that starts well after the direct-path window, then converted to the convention under
-test with :func:`synth.foa.from_ambix`.
+test with :func:`foabench.synth.foa.from_ambix`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sofar
 import soundfile as sf
 from netCDF4 import Dataset
 
-from synth.foa import direction_of, encode_direction, from_ambix, unit_vector
+from foabench.synth.foa import direction_of, encode_direction, from_ambix, unit_vector
 
 SR = 32000
 FRAMES = 2000

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from synth.bank_builder import BankBuilder, ClipSource
-from synth.conditioning import ClipRules
-from synth.noise_bank import NoiseBankBuilder, NoiseSettings, NoiseSource
-from synth.room_bank import build_room_bank
-from synth.room_sampler import RoomSpec
+from foabench.synth.banks.builder import BankBuilder, ClipSource
+from foabench.synth.banks.clip_rules import ClipRules
+from foabench.synth.noise.bank import NoiseBankBuilder, NoiseSettings, NoiseSource
+from foabench.synth.rooms.bank import build_room_bank
+from foabench.synth.rooms.sampler import RoomSpec
 from tests.audio_fixtures import write_tone, write_wave
 
 SR = 16000

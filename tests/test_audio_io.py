@@ -1,4 +1,4 @@
-"""``synth.audio_io``: read errors that name the file and the problem; atomic writes; content hashes."""
+"""``foabench.synth.audio_io``: read errors that name the file and the problem; atomic writes; content hashes."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from synth import audio_io
-from synth.audio_io import AudioError, read_audio, sha256_file, write_audio_atomic
+from foabench.synth import audio_io
+from foabench.synth.audio_io import AudioError, read_audio, sha256_file, write_audio_atomic
 from tests.audio_fixtures import (
     write_garbage,
     write_nonfinite_wav,

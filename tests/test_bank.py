@@ -1,4 +1,5 @@
-"""The bank format of ``synth.bank``: relative paths, the root fence, header checks, fingerprint, verify."""
+"""The bank format of ``foabench.synth.banks.format``: relative paths, the root fence, header checks, fingerprint,
+verify."""
 
 from __future__ import annotations
 
@@ -8,9 +9,17 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from synth.bank import BANK_SCHEMA_VERSION, HEADER_NAME, INDEX_NAME, Bank, BankError, check_relative_path, fingerprint
-from synth.bank_builder import BankBuilder, ClipSource
-from synth.conditioning import ClipRules
+from foabench.synth.banks.builder import BankBuilder, ClipSource
+from foabench.synth.banks.clip_rules import ClipRules
+from foabench.synth.banks.format import (
+    BANK_SCHEMA_VERSION,
+    HEADER_NAME,
+    INDEX_NAME,
+    Bank,
+    BankError,
+    check_relative_path,
+    fingerprint,
+)
 from tests.audio_fixtures import write_noise_burst, write_tone
 
 

@@ -7,11 +7,11 @@ import pytest
 import scipy.signal
 import torch
 
-from baselines.query_direction import QuerySteering
-from baselines.separators import BASELINES, make_baseline
-from benchmark.metrics import si_sdr
-from benchmark.separator import QueryBatch, SeparatorContext, check_separator, is_oracle
-from synth.foa import angular_distance, encode_direction
+from foabench.baselines.query_direction import QuerySteering
+from foabench.benchmark.baseline_separators import BASELINES, make_baseline
+from foabench.benchmark.metrics import si_sdr
+from foabench.benchmark.separator import QueryBatch, SeparatorContext, check_separator, is_oracle
+from foabench.synth.foa import angular_distance, encode_direction
 
 SR = 16000
 

@@ -9,7 +9,7 @@ import scipy.signal
 import scipy.special
 import torch
 
-from baselines.beams import (
+from foabench.baselines.beams import (
     PATTERNS,
     beam_weights,
     directivity_index,
@@ -17,13 +17,13 @@ from baselines.beams import (
     pattern_gain,
     steering_vector,
 )
-from baselines.doa import candidate_directions, fibonacci_grid
-from baselines.mpdr import diffuse_covariance, mpdr_beam, mvdr_weights, superdirective_weights
-from baselines.oracle_masks import ideal_ratio_mask, multichannel_wiener
-from baselines.spectral import istft, stft
-from model.loss import si_sdr
-from synth.foa import angular_distance, direction_of, encode_direction, encode_vectors, unit_vector
-from synth.sphere import design_directions
+from foabench.baselines.doa import candidate_directions, fibonacci_grid
+from foabench.baselines.mpdr import diffuse_covariance, mpdr_beam, mvdr_weights, superdirective_weights
+from foabench.baselines.oracle_masks import ideal_ratio_mask, multichannel_wiener
+from foabench.baselines.spectral import istft, stft
+from foabench.model.loss import si_sdr
+from foabench.synth.foa import angular_distance, direction_of, encode_direction, encode_vectors, unit_vector
+from foabench.synth.sphere import design_directions
 
 SR = 16000
 LENGTH = 3 * SR
@@ -42,7 +42,7 @@ def diffuse(rng: np.random.Generator, length: int, power: float) -> np.ndarray:
 
 
 def sdr(est: np.ndarray, ref: np.ndarray) -> float:
-    """SI-SDR in dB through :func:`model.loss.si_sdr` (float64)."""
+    """SI-SDR in dB through :func:`foabench.model.loss.si_sdr` (float64)."""
     return float(si_sdr(torch.from_numpy(np.asarray(est, np.float64)), torch.from_numpy(np.asarray(ref, np.float64))))
 
 

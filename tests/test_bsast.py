@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from model import BSAST, DEFAULT_BAND_EDGES_HZ, PRESETS, BSASTConfig, band_bins, bsast_loss, get_config, si_sdr
-from model.rope import RotaryEmbedding, apply_rope, rope_cos_sin
-from model.stft import STFT
+from foabench.model import BSAST, DEFAULT_BAND_EDGES_HZ, PRESETS, BSASTConfig, band_bins, bsast_loss, get_config, si_sdr
+from foabench.model.rope import RotaryEmbedding, apply_rope, rope_cos_sin
+from foabench.model.stft import STFT
 
 SR = 32000
 

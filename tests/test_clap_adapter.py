@@ -13,10 +13,10 @@ from scipy import signal
 from torch import nn
 from torch.nn import functional as F
 
-from synth.queries import clap
-from synth.queries.base import QueryEncoder
-from synth.queries.clap import ClapCheckpointError, ClapEncoder, detect_variant, load_clap, read_clap_state
-from synth.resample import resample
+from foabench.synth.queries import clap
+from foabench.synth.queries.base import QueryEncoder
+from foabench.synth.queries.clap import ClapCheckpointError, ClapEncoder, detect_variant, load_clap, read_clap_state
+from foabench.synth.resample import resample
 
 SR = 48_000
 CLIP = 480_000

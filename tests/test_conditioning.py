@@ -1,4 +1,5 @@
-"""The clip rules of ``synth.conditioning``: resampling, silence trimming, rejection reasons, peak guard."""
+"""The clip rules of ``foabench.synth.banks.clip_rules``: resampling, silence trimming, rejection reasons, peak
+guard."""
 
 from __future__ import annotations
 
@@ -6,13 +7,7 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
-from synth.conditioning import (
-    ClipRejected,
-    ClipRules,
-    condition_clip,
-    frame_rms_db,
-    longest_clipped_run,
-)
+from foabench.synth.banks.clip_rules import ClipRejected, ClipRules, condition_clip, frame_rms_db, longest_clipped_run
 from tests.audio_fixtures import sine, tone
 
 RULES = ClipRules()

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.cli import main
-from synth.bank import Bank
-from synth.importers.dcase2025 import import_dcase2025
-from synth.importers.esc50 import import_esc50
-from synth.importers.fsd50k import import_fsd50k
+from foabench.benchmark.cli import main
+from foabench.synth.banks.format import Bank
+from foabench.synth.banks.importers.dcase2025 import import_dcase2025
+from foabench.synth.banks.importers.esc50 import import_esc50
+from foabench.synth.banks.importers.fsd50k import import_fsd50k
 from tests.audio_fixtures import write_noise_burst, write_tone
 
 GUITAR = "Electric_guitar,Guitar,Plucked_string_instrument,Musical_instrument,Music"

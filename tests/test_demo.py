@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from benchmark.cli import main as cli
-from synth.bank import Bank
-from synth.queries.builtin import BuiltinEncoder
-from synth.queries.export import load_query_file
+from foabench.benchmark.cli import main as cli
+from foabench.synth.banks.format import Bank
+from foabench.synth.queries.builtin import BuiltinEncoder
+from foabench.synth.queries.export import load_query_file
 
 
 @pytest.mark.slow

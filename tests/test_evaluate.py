@@ -1,21 +1,26 @@
 """``foabench eval``: metrics, the separator interface and loader, provenance, resume, trained and baseline runs."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from benchmark.cli import main as cli
-from benchmark.evaluate import PROVENANCE, ROWS, EvalSettings, evaluate_separator
-from benchmark.metrics import MAX_DB, score, sdr, si_sdr
-from benchmark.separator import SeparatorError, load_separator
-from benchmark.train import TrainSettings, train
-from manifests.bank_set import BankSet
-from manifests.schema import write_manifest
-from synth.queries.train_encoder import TrainConfig, train_builtin_encoder
-from synth.scene_sampler import sample_manifest
-from synth.scene_spec import parse_spec
+from foabench.benchmark.cli import main as cli
+from foabench.benchmark.evaluate import PROVENANCE, ROWS, EvalSettings, evaluate_separator
+from foabench.benchmark.metrics import MAX_DB, score, sdr, si_sdr
+from foabench.benchmark.separator import SeparatorError
+from foabench.benchmark.separator_spec import load_separator
+from foabench.benchmark.train import TrainSettings, train
+from foabench.synth.banks.bank_set import BankSet
+from foabench.synth.queries.train_encoder import TrainConfig, train_builtin_encoder
+from foabench.synth.scenes.manifest import write_manifest
+from foabench.synth.scenes.sampler import sample_manifest
+from foabench.synth.scenes.spec import parse_spec
 from tests.scene_fixtures import TEST_SPEC, build_scene_banks
 
 
@@ -245,7 +250,7 @@ def test_metrics_agree_with_torchmetrics():
 
 
 def test_ca_sdri_by_hand():
-    from benchmark.breakdowns import ca_sdri
+    from foabench.benchmark.breakdowns import ca_sdri
 
     def row(mix, label, sdri, detected):
         return {"mixture": mix, "label": label, "sdri": sdri, "detected_labels": detected, "query": "text"}
@@ -289,7 +294,37 @@ def test_ca_sdri_from_a_tagging_separator(setup, tmp_path):
     expected = np.mean([sum(v) / len(classes) for v in per_mix.values()])  # every target found, the rest false
     assert summary["by_query"]["text"]["ca_sdri"]["mean"] == pytest.approx(expected, abs=2e-3)
     assert _rows(tmp_path)[0]["sdri"] != 0
-    from benchmark.leaderboard import build_leaderboard, format_markdown, load_results
+    from foabench.benchmark.leaderboard import build_leaderboard, format_markdown, load_results
 
     board = format_markdown(build_leaderboard(load_results([tmp_path])))
     assert "Class-aware SDRi" in board and f"{expected:+.2f}" in board
+
+
+def test_a_users_model_py_and_benchmark_folder_shadow_nothing(setup, tmp_path):
+    """From a research folder with its own ``model.py`` (importing a sibling module) and ``benchmark/``:
+    ``foabench eval --separator model:MySep`` scores the user's class, and foabench's own modules still import."""
+    root, banks, test, n_targets = setup
+    project = tmp_path / "project"
+    (project / "benchmark").mkdir(parents=True)
+    (project / "benchmark" / "__init__.py").write_text("WHOSE = 'the user'\n")
+    (project / "helpers.py").write_text("def half(x):\n    return 0.5 * x\n")
+    (project / "model.py").write_text(
+        "from helpers import half\n\n\nclass MySep:\n    name = 'my-sep'\n    uses = ('query_text',)\n\n"
+        "    def separate(self, mixture, query):\n        return half(mixture[:, 0])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    foabench = Path(sys.executable).parent / "foabench"
+    args = [str(foabench), "eval", "--separator", "model:MySep", "--split", str(test), "--banks", str(banks),
+            "--encoder", str(root / "encoder"), "--cache", str(root / "cache"), "--out", "results",
+            "--no-progress"]  # fmt: skip
+    result = subprocess.run(args, cwd=project, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    rows = _rows(project / "results")
+    assert len(rows) == 2 * n_targets and {r["separator"] for r in rows} == {"my-sep"}
+    assert all(abs(r["si_sdr"] - r["mixture_si_sdr"]) < 1e-6 for r in rows)  # half of W: the same SI-SDR as W
+    check = ("from foabench.model.bsast import BSAST; from foabench.benchmark.train import make_model; "
+             "import benchmark, model; bsast = make_model('bsast', 'tiny', {}, 384); "
+             "print(benchmark.WHOSE, model.MySep.name, type(bsast).__name__)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", check], cwd=project, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["the", "user", "my-sep", "BSAST"]

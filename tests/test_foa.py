@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import scipy.special
 
-from synth.audio_io import AudioError
-from synth.foa import (
+from foabench.synth.audio_io import AudioError
+from foabench.synth.foa import (
     CONVENTIONS,
     ConventionError,
     angular_distance,
@@ -21,7 +21,7 @@ from synth.foa import (
     to_ambix,
     unit_vector,
 )
-from synth.sphere import design_directions
+from foabench.synth.sphere import design_directions
 
 RNG = np.random.default_rng(7)
 AZ = np.concatenate([RNG.uniform(-180, 180, 40), [180.0, 179.9, -179.9, 0.0, 90.0, -90.0]])
@@ -29,7 +29,7 @@ EL = np.concatenate([np.degrees(np.arcsin(RNG.uniform(-1, 1, 40))), [0.0, 89.9, 
 
 
 def closed_form(convention: str, az: np.ndarray, el: np.ndarray) -> np.ndarray:
-    """Plane-wave gains written out per convention (independently of synth.foa's conversion tables)."""
+    """Plane-wave gains written out per convention (independently of foabench.synth.foa's conversion tables)."""
     a, e = np.radians(az), np.radians(el)
     x, y, z = np.cos(a) * np.cos(e), np.sin(a) * np.cos(e), np.sin(e)
     one = np.ones_like(x)

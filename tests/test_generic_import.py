@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.cli import main
-from synth.bank import HEADER_NAME, INDEX_NAME, REPORT_NAME, Bank
-from synth.conditioning import ClipRules
-from synth.importers.generic import import_folder
+from foabench.benchmark.cli import main
+from foabench.synth.banks.clip_rules import ClipRules
+from foabench.synth.banks.format import HEADER_NAME, INDEX_NAME, REPORT_NAME, Bank
+from foabench.synth.banks.importers.generic import import_folder
 from tests.audio_fixtures import (
     tone,
     write_garbage,

@@ -8,27 +8,27 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from benchmark.cli import main as cli
-from manifests.bank_set import BankSet, InputError
-from manifests.hf_card import governing_licence, licence_tier, render_card
-from manifests.hf_cli import DEFAULT_CACHE, DEFAULT_ENCODER, DEFAULT_SHARD_MB
-from manifests.hf_export import DEFAULT_CACHE as LIB_CACHE
-from manifests.hf_export import DEFAULT_ENCODER as LIB_ENCODER
-from manifests.hf_export import DEFAULT_SHARD_MB as LIB_SHARD_MB
-from manifests.hf_export import export_hf, plan_shards
-from manifests.hf_reader import decode_row, iter_rows, read_index
-from manifests.hf_schema import ExportError
-from manifests.schema import ManifestError, write_manifest
-from synth.audio_io import read_audio, sha256_file
-from synth.bank_builder import BankBuilder, ClipSource
-from synth.conditioning import ClipRules
-from synth.queries.export import export_queries, load_query_file
-from synth.queries.registry import open_encoder
-from synth.queries.train_encoder import TrainConfig, train_builtin_encoder
-from synth.render import Renderer
-from synth.render_dataset import render_manifest
-from synth.scene_sampler import sample_manifest
-from synth.scene_spec import parse_spec
+from foabench.benchmark.cli import main as cli
+from foabench.manifests.hf_card import governing_licence, licence_tier, render_card
+from foabench.manifests.hf_cli import DEFAULT_CACHE, DEFAULT_ENCODER, DEFAULT_SHARD_MB
+from foabench.manifests.hf_export import DEFAULT_CACHE as LIB_CACHE
+from foabench.manifests.hf_export import DEFAULT_ENCODER as LIB_ENCODER
+from foabench.manifests.hf_export import DEFAULT_SHARD_MB as LIB_SHARD_MB
+from foabench.manifests.hf_export import export_hf, plan_shards
+from foabench.manifests.hf_reader import decode_row, iter_rows, read_index
+from foabench.manifests.hf_schema import ExportError
+from foabench.synth.audio_io import read_audio, sha256_file
+from foabench.synth.banks.bank_set import BankSet, InputError
+from foabench.synth.banks.builder import BankBuilder, ClipSource
+from foabench.synth.banks.clip_rules import ClipRules
+from foabench.synth.queries.export import export_queries, load_query_file
+from foabench.synth.queries.registry import open_encoder
+from foabench.synth.queries.train_encoder import TrainConfig, train_builtin_encoder
+from foabench.synth.scenes.manifest import ManifestError, write_manifest
+from foabench.synth.scenes.render import Renderer
+from foabench.synth.scenes.render_split import render_manifest
+from foabench.synth.scenes.sampler import sample_manifest
+from foabench.synth.scenes.spec import parse_spec
 from tests.audio_fixtures import write_tone
 from tests.scene_fixtures import CLASSES, SR, TEST_SPEC, build_scene_banks
 

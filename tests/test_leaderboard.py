@@ -14,17 +14,17 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from benchmark import leaderboard_cli
-from benchmark.breakdowns import summarize_rows
-from benchmark.leaderboard import (
+from foabench.benchmark import leaderboard_cli
+from foabench.benchmark.breakdowns import summarize_rows
+from foabench.benchmark.leaderboard import (
     LeaderboardError,
     build_leaderboard,
     format_markdown,
     load_results,
     write_tables,
 )
-from benchmark.plots import write_plots
-from benchmark.report import write_report
+from foabench.benchmark.plots import write_plots
+from foabench.benchmark.report import write_report
 
 SHA = "a" * 64
 #: (mixture, event, label, n_sources, rt60, offset added to the separator's base SI-SDRi)

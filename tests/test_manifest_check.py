@@ -11,17 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.cli import main
-from manifests.check import check_manifests, format_report
-from manifests.dcase_export import export_dcase, import_dcase_metadata
-from manifests.schema import ManifestError, manifest_paths, write_manifest
-from synth.bank import Bank, ClipRecord, NoiseRecord, RirRecord
-from synth.bank_builder import BankBuilder, ClipSource
-from synth.conditioning import ClipRules
-from synth.foa import unit_vector
-from synth.noise_bank import NoiseBankBuilder, NoiseSettings, NoiseSource
-from synth.room_bank import build_room_bank
-from synth.room_sampler import RoomSpec
+from foabench.benchmark.cli import main
+from foabench.manifests.check import check_manifests, format_report
+from foabench.manifests.dcase_export import export_dcase, import_dcase_metadata
+from foabench.synth.banks.builder import BankBuilder, ClipSource
+from foabench.synth.banks.clip_rules import ClipRules
+from foabench.synth.banks.format import Bank, ClipRecord, NoiseRecord, RirRecord
+from foabench.synth.foa import unit_vector
+from foabench.synth.noise.bank import NoiseBankBuilder, NoiseSettings, NoiseSource
+from foabench.synth.rooms.bank import build_room_bank
+from foabench.synth.rooms.sampler import RoomSpec
+from foabench.synth.scenes.manifest import ManifestError, manifest_paths, write_manifest
 from tests.audio_fixtures import write_tone, write_wave
 
 SR = 16000

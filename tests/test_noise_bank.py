@@ -13,15 +13,21 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from benchmark.cli import main
-from synth import noise_bank
-from synth.bank import HEADER_NAME, Bank
-from synth.bank_writer import JOURNAL_NAME
-from synth.conditioning import ClipRejected
-from synth.diffuse import calibration_gains, diffuseness, encode_diffuse, encode_plane_waves, make_loopable
-from synth.foa import ConventionError, encode_direction, from_ambix
-from synth.noise_bank import clip_seed, format_noise_summary, import_noise_folder
-from synth.sphere import design_directions
+from foabench.benchmark.cli import main
+from foabench.synth.banks.clip_rules import ClipRejected
+from foabench.synth.banks.format import HEADER_NAME, Bank
+from foabench.synth.banks.writer import JOURNAL_NAME
+from foabench.synth.foa import ConventionError, encode_direction, from_ambix
+from foabench.synth.noise import bank as noise_bank
+from foabench.synth.noise.bank import clip_seed, format_noise_summary, import_noise_folder
+from foabench.synth.noise.diffuse import (
+    calibration_gains,
+    diffuseness,
+    encode_diffuse,
+    encode_plane_waves,
+    make_loopable,
+)
+from foabench.synth.sphere import design_directions
 from tests.audio_fixtures import write_garbage, write_truncated_wav, write_wave
 
 SR = 32000
@@ -367,7 +373,7 @@ def test_cli_noise_and_errors(recordings: Path, tmp_path: Path, capsys: pytest.C
 
 @pytest.mark.slow
 def test_starter_noise_bank(tmp_path: Path) -> None:
-    from synth.starter.noise import STARTER_NOISE, build_starter_noise_bank
+    from foabench.synth.noise.starter import STARTER_NOISE, build_starter_noise_bank
 
     result = build_starter_noise_bank(tmp_path / "noise", progress=False)
     assert result.skipped == []
@@ -387,5 +393,7 @@ def test_starter_noise_bank(tmp_path: Path) -> None:
         assert stats["ratios_yzx"] == pytest.approx(stored["ratios_yzx"], abs=1e-3)
         assert stats["intensity"] == pytest.approx(stored["intensity"], abs=1e-3)
         assert np.all(np.abs(np.array(stats["ratios_yzx"]) * 3 - 1) < 0.01), (name, stats)  # calibrated
-        hum = "hum" in rec.labels  # strong partials stay coherent: a less diffuse image (see synth.diffuse)
+        hum = (
+            "hum" in rec.labels
+        )  # strong partials stay coherent: a less diffuse image (see foabench.synth.noise.diffuse)
         assert stats["intensity"] < (0.2 if hum else 0.05), (name, stats)

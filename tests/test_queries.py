@@ -3,21 +3,22 @@
 import numpy as np
 import pytest
 
-from benchmark.cli import main as cli
-from manifests.bank_set import BankSet
-from manifests.check import check_manifests
-from manifests.schema import read_manifest, write_manifest
-from manifests.splits import plan_splits
-from synth.bank_builder import BankBuilder, ClipSource
-from synth.conditioning import ClipRules
-from synth.queries.builtin import BuiltinEncoder, EncoderError
-from synth.queries.cache import EmbeddingCache, cached_audio, cached_text
-from synth.queries.export import export_queries, load_query_file
-from synth.queries.pseudo import CAPDEC_SIGMA, apply_recipe, make_recipe
-from synth.queries.retrieval import recall_at_k
-from synth.queries.train_encoder import TrainConfig, train_builtin_encoder
-from synth.scene_sampler import sample_manifest
-from synth.scene_spec import parse_spec
+from foabench.benchmark.cli import main as cli
+from foabench.manifests.check import check_manifests
+from foabench.synth.banks.bank_set import BankSet
+from foabench.synth.banks.builder import BankBuilder, ClipSource
+from foabench.synth.banks.clip_rules import ClipRules
+from foabench.synth.queries.builtin import BuiltinEncoder, EncoderError
+from foabench.synth.queries.cache import EmbeddingCache, cached_audio, cached_text
+from foabench.synth.queries.export import export_queries, load_query_file
+from foabench.synth.queries.pseudo import apply_recipe
+from foabench.synth.queries.retrieval import recall_at_k
+from foabench.synth.queries.train_encoder import TrainConfig, train_builtin_encoder
+from foabench.synth.scenes.manifest import read_manifest, write_manifest
+from foabench.synth.scenes.query_plan import CAPDEC_SIGMA, make_recipe
+from foabench.synth.scenes.sampler import sample_manifest
+from foabench.synth.scenes.spec import parse_spec
+from foabench.synth.scenes.splits import plan_splits
 from tests.audio_fixtures import write_wave
 from tests.scene_fixtures import TEST_SPEC, build_scene_banks
 

@@ -5,15 +5,15 @@ import time
 
 import pytest
 
-from manifests.bank_set import BankSet
-from manifests.hf_export import export_hf
-from manifests.hf_reader import read_index
-from manifests.schema import write_manifest
-from synth.audio_io import sha256_file
-from synth.ray_engine import ray_map
-from synth.render_dataset import render_manifest
-from synth.scene_sampler import sample_manifest
-from synth.scene_spec import parse_spec
+from foabench.manifests.hf_export import export_hf
+from foabench.manifests.hf_reader import read_index
+from foabench.synth.audio_io import sha256_file
+from foabench.synth.banks.bank_set import BankSet
+from foabench.synth.scenes.manifest import write_manifest
+from foabench.synth.scenes.ray_engine import ray_map
+from foabench.synth.scenes.render_split import render_manifest
+from foabench.synth.scenes.sampler import sample_manifest
+from foabench.synth.scenes.spec import parse_spec
 from tests.scene_fixtures import TEST_SPEC, build_scene_banks
 
 ray = pytest.importorskip("ray")

@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from model.loss import level_l1, si_sdr
-from model.resunet import ResUNet
-from model.resunet_config import PRESETS, ResUNetConfig, get_config
+from foabench.model.loss import level_l1, si_sdr
+from foabench.model.resunet import ResUNet
+from foabench.model.resunet_config import PRESETS, ResUNetConfig, get_config
 
 SR = 32000
 

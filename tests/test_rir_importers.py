@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from benchmark.cli import main
-from synth.bank import HEADER_NAME, INDEX_NAME, Bank, RirRecord
-from synth.foa import CONVENTIONS, ConventionError, direction_of, encode_direction, unit_vector
-from synth.importers.matfile import read_cell
-from synth.importers.rir_folder import import_rir_folder
-from synth.importers.sofa_rirs import import_dcase2025_rooms, import_sofa
-from synth.importers.tau_srir import import_tau_srir
+from foabench.benchmark.cli import main
+from foabench.synth.banks.format import HEADER_NAME, INDEX_NAME, Bank, RirRecord
+from foabench.synth.foa import CONVENTIONS, ConventionError, direction_of, encode_direction, unit_vector
+from foabench.synth.rooms.importers.folder import import_rir_folder
+from foabench.synth.rooms.importers.matfile import read_cell
+from foabench.synth.rooms.importers.sofa import import_dcase2025_rooms, import_sofa
+from foabench.synth.rooms.importers.tau_srir import import_tau_srir
 from tests.rir_fixtures import (
     SOFA_DECLARATIONS,
     SR,

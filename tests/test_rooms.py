@@ -5,14 +5,14 @@ import json
 import numpy as np
 import pytest
 
-import synth.room_bank as room_bank
-from benchmark.cli import main as cli
-from synth.bank import Bank
-from synth.foa import angular_distance, encode_direction, intensity_direction, unit_vector
-from synth.room_acoustics import analyse_rir, direct_sample, drr_db, energy_decay_db, rt60_from_decay
-from synth.room_bank import build_room_bank
-from synth.room_sampler import RoomSpec, plan_rirs
-from synth.rooms import RoomError, RoomParams, simulate_rir, solve_absorption
+import foabench.synth.rooms.bank as room_bank
+from foabench.benchmark.cli import main as cli
+from foabench.synth.banks.format import Bank
+from foabench.synth.foa import angular_distance, encode_direction, intensity_direction, unit_vector
+from foabench.synth.rooms.acoustics import analyse_rir, direct_sample, drr_db, energy_decay_db, rt60_from_decay
+from foabench.synth.rooms.bank import build_room_bank
+from foabench.synth.rooms.sampler import RoomSpec, plan_rirs
+from foabench.synth.rooms.simulate import RoomError, RoomParams, simulate_rir, solve_absorption
 
 FS = 32000
 BIG_ROOM = [10.0, 10.0, 10.0]
@@ -95,7 +95,7 @@ def test_late_tail_is_diffuse():
 
 def test_tail_continues_the_image_sources():
     """The octave-band energy right after the hand-over continues the energy right before it."""
-    from synth.room_acoustics import octave_band
+    from foabench.synth.rooms.acoustics import octave_band
 
     p = RoomParams([7.0, 5.0, 3.0], 0.8, "flat", [2.0, 1.5, 1.2], [4.2, 3.1, 1.6])
     sim = simulate_rir(p, 0)
@@ -206,7 +206,7 @@ def test_room_bank_records_resume_and_determinism(tmp_path, monkeypatch):
 
 
 def unit_vector_to_angles(v):
-    from synth.foa import direction_of
+    from foabench.synth.foa import direction_of
 
     az, el, _ = direction_of(np.asarray(v, dtype=float))
     return float(az), float(el)

@@ -7,17 +7,17 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import synth.render_dataset as render_dataset
-from benchmark.cli import main as cli
-from manifests.bank_set import BankSet, InputError
-from manifests.check import check_manifests
-from manifests.schema import ManifestError, read_manifest, write_manifest
-from synth.bank import Bank
-from synth.levels import PEAK_CEILING, rms
-from synth.render import Renderer, direct_window
-from synth.render_dataset import render_manifest
-from synth.scene_sampler import sample_manifest
-from synth.scene_spec import SpecError, load_spec, parse_spec
+import foabench.synth.scenes.render_split as render_dataset
+from foabench.benchmark.cli import main as cli
+from foabench.manifests.check import check_manifests
+from foabench.synth.banks.bank_set import BankSet, InputError
+from foabench.synth.banks.format import Bank
+from foabench.synth.scenes.levels import PEAK_CEILING, rms
+from foabench.synth.scenes.manifest import ManifestError, read_manifest, write_manifest
+from foabench.synth.scenes.render import Renderer, direct_window
+from foabench.synth.scenes.render_split import render_manifest
+from foabench.synth.scenes.sampler import sample_manifest
+from foabench.synth.scenes.spec import SpecError, load_spec, parse_spec
 from tests.scene_fixtures import SR, TEST_SPEC, build_scene_banks
 
 

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from benchmark.cli import main
-from synth.bank import Bank
-from synth.bank_summary import class_table
-from synth.conditioning import frame_rms_db
-from synth.starter.build import STARTER_CLASSES, build_starter_bank, starter_sources
-from synth.starter.debian_copyright import licence_for
-from synth.starter.drumkits import drum_class
-from synth.starter.gm_instruments import FLUID_R3
-from synth.starter.soundfont import SoundFont
+from foabench.benchmark.cli import main
+from foabench.synth.banks.clip_rules import frame_rms_db
+from foabench.synth.banks.format import Bank
+from foabench.synth.banks.starter.build import STARTER_CLASSES, build_starter_bank, starter_sources
+from foabench.synth.banks.starter.debian_copyright import licence_for
+from foabench.synth.banks.starter.drumkits import drum_class
+from foabench.synth.banks.starter.gm_instruments import FLUID_R3
+from foabench.synth.banks.starter.soundfont import SoundFont
+from foabench.synth.banks.summary import class_table
 
 
 def test_soundfont_key_cells_partition_a_range_by_sample_set():

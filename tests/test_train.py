@@ -7,14 +7,14 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from benchmark.cli import main as cli
-from benchmark.train import TrainSettings, lr_at, make_model, train
-from benchmark.train_data import DynamicMixDataset, StreamSampler, build_query_table
-from manifests.bank_set import BankSet
-from manifests.schema import write_manifest
-from synth.queries.train_encoder import TrainConfig, train_builtin_encoder
-from synth.scene_sampler import SceneStream, sample_manifest
-from synth.scene_spec import parse_spec
+from foabench.benchmark.cli import main as cli
+from foabench.benchmark.train import TrainSettings, lr_at, make_model, train
+from foabench.benchmark.train_data import DynamicMixDataset, StreamSampler, build_query_table
+from foabench.synth.banks.bank_set import BankSet
+from foabench.synth.queries.train_encoder import TrainConfig, train_builtin_encoder
+from foabench.synth.scenes.manifest import write_manifest
+from foabench.synth.scenes.sampler import SceneStream, sample_manifest
+from foabench.synth.scenes.spec import parse_spec
 from tests.scene_fixtures import TEST_SPEC, build_scene_banks
 
 MODEL = {"sample_rate": 16000, "n_fft": 512, "hop": 256, "band_edges_hz": [100 * (k + 1) for k in range(24)],

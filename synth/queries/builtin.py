@@ -1,8 +1,8 @@
 """The built-in query encoder: a pretrained text tower and a log-mel CNN audio tower trained into its space.
 
-Text: all-MiniLM-L6-v2 (frozen, :mod:`synth.queries.text_tower`), 384-d, unit norm. Audio: a small CNN over
+Text: all-MiniLM-L6-v2 (frozen, :mod:`foabench.synth.queries.text_tower`), 384-d, unit norm. Audio: a small CNN over
 48-band log-mel (20 ms hop) spectrograms whose pooled output is projected into the same 384-d space; it is trained here
-contrastively against the text embeddings of the bank's captions (:mod:`synth.queries.train_encoder`), so
+contrastively against the text embeddings of the bank's captions (:mod:`foabench.synth.queries.train_encoder`), so
 text queries need no separate text model at all. Inference is deterministic: a clip is embedded whole
 (fully convolutional, mean and max pooling over time); clips shorter than one second are tiled to it.
 
@@ -22,11 +22,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from synth.audio_io import sha256_file
-from synth.queries.base import as_wave_list, fit_length, unit_rows
-from synth.queries.melspec import LogMel, MelConfig
-from synth.queries.text_tower import TEXT_DIM, TEXT_MODEL, embed_sentences, text_tower_hash
-from synth.resample import resample
+from foabench.synth.audio_io import sha256_file
+from foabench.synth.queries.base import as_wave_list, fit_length, unit_rows
+from foabench.synth.queries.melspec import LogMel, MelConfig
+from foabench.synth.queries.text_tower import TEXT_DIM, TEXT_MODEL, embed_sentences, text_tower_hash
+from foabench.synth.resample import resample
 
 ENCODER_VERSION = 1
 WEIGHTS_NAME = "audio_tower.pt"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synth.audio_io import atomic_write_bytes
+from foabench.synth.audio_io import atomic_write_bytes
 
 
 def text_key(text: str) -> str:

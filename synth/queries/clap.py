@@ -1,4 +1,4 @@
-"""Adapter from a laion-clap model to the :class:`~synth.queries.base.QueryEncoder` interface (optional extra).
+"""Adapter from a laion-clap model to the :class:`~foabench.synth.queries.base.QueryEncoder` interface (optional extra).
 
 laion-clap is not a dependency of foabench: it pins ``numpy<2`` and, when its ``CLAP_Module`` is built, loads
 the ``roberta-base`` tokenizer and model through the Hugging Face hub. Install it into a separate environment
@@ -6,7 +6,7 @@ the ``roberta-base`` tokenizer and model through the Hugging Face hub. Install i
 
 Audio preprocessing is fixed and deterministic, so that an embedding depends on the clip alone:
 
-1. resample each mono clip to 48 kHz with soxr (:func:`synth.resample.resample`);
+1. resample each mono clip to 48 kHz with soxr (:func:`foabench.synth.resample.resample`);
 2. fit it to exactly 10 s (480000 samples), the length CLAP was trained on. laion-clap itself takes a *random*
    10 s crop of a longer clip; here a longer clip is cut to its centred 10 s (``long_clip="centre"``) or split
    into evenly spaced 10 s windows whose embeddings are averaged (``long_clip="mean"``). A shorter clip is
@@ -32,9 +32,9 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import torch
 
-from synth.audio_io import sha256_file
-from synth.queries.base import as_wave_list, fit_length, unit_rows
-from synth.resample import resample
+from foabench.synth.audio_io import sha256_file
+from foabench.synth.queries.base import as_wave_list, fit_length, unit_rows
+from foabench.synth.resample import resample
 
 ADAPTER_VERSION = "foabench-laion-clap-adapter-1"
 CLAP_SAMPLE_RATE = 48_000

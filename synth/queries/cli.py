@@ -6,15 +6,15 @@ import argparse
 import time
 from pathlib import Path
 
-from manifests.bank_set import BankSet
+from foabench.synth.banks.bank_set import BankSet
 
 DEFAULT_ENCODER = "foabench-data/encoders/builtin"
 DEFAULT_CACHE = "foabench-data/embeddings"
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from synth.queries.retrieval import format_report
-    from synth.queries.train_encoder import TrainConfig, train_builtin_encoder
+    from foabench.synth.queries.retrieval import format_report
+    from foabench.synth.queries.train_encoder import TrainConfig, train_builtin_encoder
 
     cfg = TrainConfig(steps=args.steps, seed=args.seed, batch_size=args.batch_size)
     encoder = train_builtin_encoder(args.bank, args.out, cfg, progress=not args.no_progress)
@@ -26,12 +26,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from manifests.splits import plan_splits
-    from synth.audio_io import read_audio
-    from synth.bank import Bank
-    from synth.queries.registry import open_encoder
-    from synth.queries.retrieval import format_report, retrieval_report
-    from synth.queries.templates import class_phrase
+    from foabench.synth.audio_io import read_audio
+    from foabench.synth.banks.format import Bank
+    from foabench.synth.queries.registry import open_encoder
+    from foabench.synth.queries.retrieval import format_report, retrieval_report
+    from foabench.synth.scenes.query_plan import class_phrase
+    from foabench.synth.scenes.splits import plan_splits
 
     encoder = open_encoder(args.encoder)
     bank = Bank.open(args.bank, kind="sources")
@@ -46,9 +46,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_embed(args: argparse.Namespace) -> int:
-    from synth.queries.cache import EmbeddingCache, cached_text
-    from synth.queries.export import clip_embeddings
-    from synth.queries.registry import open_encoder
+    from foabench.synth.queries.cache import EmbeddingCache, cached_text
+    from foabench.synth.queries.export import clip_embeddings
+    from foabench.synth.queries.registry import open_encoder
 
     encoder = open_encoder(args.encoder)
     banks = BankSet.open(args.banks)
@@ -66,8 +66,8 @@ def _cmd_embed(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from synth.queries.export import export_queries
-    from synth.queries.registry import open_encoder
+    from foabench.synth.queries.export import export_queries
+    from foabench.synth.queries.registry import open_encoder
 
     encoder = open_encoder(args.encoder)
     n = export_queries(args.manifest, encoder, BankSet.open(args.banks), args.cache, args.out,
@@ -116,9 +116,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def ensure_encoder(folder: Path, bank_root: Path, steps: int, progress: bool):
     """Reuse the encoder in ``folder`` when it was trained on this bank (same fingerprint), else train it."""
-    from synth.bank import Bank
-    from synth.queries.builtin import BuiltinEncoder, EncoderError
-    from synth.queries.train_encoder import TrainConfig, train_builtin_encoder
+    from foabench.synth.banks.format import Bank
+    from foabench.synth.queries.builtin import BuiltinEncoder, EncoderError
+    from foabench.synth.queries.train_encoder import TrainConfig, train_builtin_encoder
 
     try:
         encoder = BuiltinEncoder.load(folder)

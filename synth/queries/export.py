@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from manifests.bank_set import BankSet
-from manifests.schema import read_manifest
-from synth.audio_io import atomic_write_bytes, read_audio
-from synth.queries.cache import EmbeddingCache, cached_audio, cached_text
-from synth.queries.pseudo import apply_recipe
+from foabench.synth.audio_io import atomic_write_bytes, read_audio
+from foabench.synth.banks.bank_set import BankSet
+from foabench.synth.queries.cache import EmbeddingCache, cached_audio, cached_text
+from foabench.synth.queries.pseudo import apply_recipe
+from foabench.synth.scenes.manifest import read_manifest
 
 QUERY_FILE_VERSION = 1
 

@@ -1,7 +1,8 @@
 """Pseudo-query recipes: how a training condition is made from the target's own embedding, without labels.
 
-Each recipe is a named, recorded choice (``{"name": ..., parameters..., "seed": ...}``) applied by
-:func:`apply_recipe`; the same recipe and seed give the same query.
+Each recipe is a named, recorded choice (``{"name": ..., parameters..., "seed": ...}``) that the scene sampler
+writes into the manifest (:func:`foabench.synth.scenes.query_plan.make_recipe`, which holds the parameters and
+their defaults) and :func:`apply_recipe` applies; the same recipe and seed give the same query.
 
 - ``gaussian``: ``normalize(e + sigma * n)`` with ``n`` standard normal (CapDec's noise injection uses a
   variance of 0.016, i.e. ``sigma = 0.126``). For a ``d``-dimensional unit ``e`` the cosine to the clean
@@ -15,24 +16,6 @@ Each recipe is a named, recorded choice (``{"name": ..., parameters..., "seed": 
 from __future__ import annotations
 
 import numpy as np
-
-CAPDEC_SIGMA = float(np.sqrt(0.016))
-RECIPES = {
-    "clean": {},
-    "gaussian": {"sigma": CAPDEC_SIGMA},
-    "interpolate": {"lam_max": 0.5, "sigma": 0.0},
-    "dropout": {"p": 0.1},
-}
-
-
-def make_recipe(name: str, seed: int, **params) -> dict:
-    """A recorded recipe with defaults filled in; unknown names or parameters are an error."""
-    if name not in RECIPES:
-        raise ValueError(f"unknown pseudo-query recipe {name!r}; known: {sorted(RECIPES)}")
-    unknown = set(params) - set(RECIPES[name])
-    if unknown:
-        raise ValueError(f"recipe {name!r} takes {sorted(RECIPES[name])}, not {sorted(unknown)}")
-    return {"name": name, **RECIPES[name], **params, "seed": int(seed)}
 
 
 def _normalize(x: np.ndarray) -> np.ndarray:

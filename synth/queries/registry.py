@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from synth.queries.base import QueryEncoder
+from foabench.synth.queries.base import QueryEncoder
 
 
 def open_encoder(spec: str) -> QueryEncoder:
     """The encoder a spec string names (see the module docstring)."""
     kind, _, rest = str(spec).partition(":")
     if kind == "clap" and rest:
-        from synth.queries.clap import load_clap
+        from foabench.synth.queries.clap import load_clap
 
         path, _, variant = rest.partition(":")
         return load_clap(path, variant=variant or None)
-    from synth.queries.builtin import BuiltinEncoder
+    from foabench.synth.queries.builtin import BuiltinEncoder
 
     folder = rest if kind == "builtin" and rest else spec
     if not Path(folder).is_dir():

@@ -14,7 +14,7 @@ from math import comb
 
 import numpy as np
 
-from synth.queries.templates import class_phrase
+from foabench.synth.scenes.query_plan import class_phrase
 
 
 def _chance_at_k(n: int, m: int, k: int) -> float:

@@ -5,7 +5,7 @@ class phrase ("the sound of a piano") so short class queries work too. Batches a
 ``crop_s`` seconds (tiled when shorter). The loss is symmetric cross-entropy over the audio-text similarity
 matrix (learnable temperature), where every pair of the same class counts as a positive (captions of one
 class say nearly the same thing, so they are not treated as negatives). The text tower stays frozen.
-Clips of the held-out split groups (the ``test`` share of :func:`manifests.splits.plan_splits`, the same
+Clips of the held-out split groups (the ``test`` share of :func:`foabench.synth.scenes.splits.plan_splits`, the same
 assignment scene splits use) are never trained on; the retrieval figures in ``encoder.json`` come from them.
 """
 
@@ -20,14 +20,14 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from manifests.splits import plan_splits
-from synth.audio_io import read_audio
-from synth.bank import Bank
-from synth.queries.builtin import AudioTower, BuiltinEncoder, save_encoder, update_info
-from synth.queries.melspec import MelConfig
-from synth.queries.retrieval import retrieval_report
-from synth.queries.templates import class_phrase
-from synth.queries.text_tower import embed_sentences
+from foabench.synth.audio_io import read_audio
+from foabench.synth.banks.format import Bank
+from foabench.synth.queries.builtin import AudioTower, BuiltinEncoder, save_encoder, update_info
+from foabench.synth.queries.melspec import MelConfig
+from foabench.synth.queries.retrieval import retrieval_report
+from foabench.synth.queries.text_tower import embed_sentences
+from foabench.synth.scenes.query_plan import class_phrase
+from foabench.synth.scenes.splits import plan_splits
 
 TEMPLATES_FOR_TRAINING = 4
 

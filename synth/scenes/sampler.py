@@ -1,0 +1,246 @@
+"""Sampling scenes of one split into manifest rows.
+
+Row ``i`` draws everything from its own generator, seeded with ``SeedSequence([seed, i])`` (the 32-bit row
+seed is stored in the row), in a fixed order over inputs sorted by bank and path, so a manifest depends only
+on the spec, the banks, the split, ``n`` and ``seed`` — never on directory listing or global random state.
+For each mixture: the targets (count, distinct classes unless the spec repeats them, a clip of each class,
+an excerpt of at most ``max_event_s``, an onset that keeps the event inside the mixture, an SNR), then the
+interferers (classes that are not targets of this mixture), then one room and a distinct RIR per event whose
+directions are at least ``min_separation_deg`` apart, then the background noise clip, offset and level.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from foabench import synth
+from foabench.synth.banks.format import Bank, ClipRecord, NoiseRecord, RirRecord
+from foabench.synth.foa import angular_distance
+from foabench.synth.scenes.query_plan import TEMPLATES, class_phrase, make_recipe
+from foabench.synth.scenes.spec import EventSpec, SceneSpec, SpecError
+from foabench.synth.scenes.splits import SplitPlan, plan_splits
+
+MAX_ROOM_TRIES = 50
+
+
+@dataclass
+class _Pools:
+    """The inputs of one split, in a fixed order."""
+
+    clips: dict[str, list[tuple[str, ClipRecord]]]  # class -> [(bank, record)]
+    rooms: list[tuple[str, str, list[RirRecord]]]  # [(bank, room, rirs)]
+    noise: list[tuple[str, NoiseRecord]]
+
+
+def _ref(bank: str, rec, group: str) -> dict:
+    return {"bank": bank, "path": rec.path, "sha256": rec.sha256, "group": group}
+
+
+def _pools(banks: list[Bank], plan: SplitPlan, split: str, spec: SceneSpec) -> _Pools:
+    clips: dict[str, list[tuple[str, ClipRecord]]] = defaultdict(list)
+    by_room: dict[tuple[str, str], list[RirRecord]] = defaultdict(list)
+    noise = []
+    for bank in sorted(banks, key=lambda b: b.name):
+        if bank.sample_rate != spec.sample_rate:
+            raise SpecError(f"bank {bank.name!r} is at {bank.sample_rate} Hz, the spec at {spec.sample_rate} Hz")
+        for rec in sorted(bank.records, key=lambda r: r.path):
+            if bank.kind == "sources" and plan.sources.get((bank.name, rec.split_group)) == split:
+                if rec.num_frames >= round(spec.min_event_s * spec.sample_rate):
+                    clips[rec.labels[0]].append((bank.name, rec))
+            elif bank.kind == "rirs" and plan.rooms.get((bank.name, rec.room)) == split:
+                if spec.rooms == "any" or rec.simulated == (spec.rooms == "simulated"):
+                    by_room[(bank.name, rec.room)].append(rec)
+            elif bank.kind == "noise" and plan.noise.get((bank.name, rec.split_group)) == split:
+                noise.append((bank.name, rec))
+    rooms = [(b, room, rirs) for (b, room), rirs in sorted(by_room.items())]
+    return _Pools(dict(clips), rooms, noise)
+
+
+def _classes(wanted: tuple[str, ...] | None, available: list[str], where: str) -> list[str]:
+    if wanted is None:
+        return available
+    missing = sorted(set(wanted) - set(available))
+    if missing:
+        raise SpecError(f"{where}: classes {missing} have no clips in this split (available: {available})")
+    return sorted(wanted)
+
+
+def _sample_events(
+    rng: np.random.Generator, spec: SceneSpec, role: str, es: EventSpec, classes: list[str], pools: _Pools
+) -> list[dict]:
+    count = int(es.count.sample(rng))
+    if count == 0:
+        return []
+    if not classes:
+        raise SpecError(f"no classes left for {role} events in this split")
+    if not es.repeat_classes and count > len(classes):
+        raise SpecError(f"{count} {role} events of distinct classes, but this split has only {len(classes)} classes")
+    picked = rng.choice(len(classes), size=count, replace=es.repeat_classes)
+    n = spec.num_frames
+    max_len = round(spec.max_event_s * spec.sample_rate)
+    min_len = round(spec.min_event_s * spec.sample_rate)
+    events = []
+    for ci in picked:
+        label = classes[int(ci)]
+        bank, rec = pools.clips[label][int(rng.integers(len(pools.clips[label])))]
+        length = min(rec.num_frames, max_len, n)
+        if es.duration_s is not None:
+            wanted = max(min_len, round(float(es.duration_s.sample(rng)) * spec.sample_rate))
+            length = min(length, wanted)
+        offset = int(rng.integers(rec.num_frames - length + 1))
+        if es.onset_s is None:
+            onset = int(rng.integers(n - length + 1))
+        else:
+            onset = min(max(0, round(float(es.onset_s.sample(rng)) * spec.sample_rate)), n - length)
+        events.append(
+            {
+                "role": role,
+                "label": label,
+                "source": _ref(bank, rec, rec.split_group),
+                "source_offset": offset,
+                "onset": onset,
+                "length": int(length),
+                "snr_db": round(float(es.snr_db.sample(rng)), 4),
+            }
+        )
+    return events
+
+
+def _place(rng: np.random.Generator, spec: SceneSpec, events: list[dict], pools: _Pools) -> dict:
+    """Pick one room and a distinct, separated RIR for every event; returns the room reference."""
+    if not pools.rooms:
+        raise SpecError("this split has no rooms (RIR bank missing, or the spec's rooms filter removes them all)")
+    for _ in range(MAX_ROOM_TRIES):
+        bank, room, rirs = pools.rooms[int(rng.integers(len(pools.rooms)))]
+        chosen: list[RirRecord] = []
+        for idx in rng.permutation(len(rirs)):
+            r = rirs[int(idx)]
+            if all(
+                angular_distance(r.azimuth, r.elevation, c.azimuth, c.elevation) >= spec.min_separation_deg
+                for c in chosen
+            ):
+                chosen.append(r)
+                if len(chosen) == len(events):
+                    break
+        if len(chosen) == len(events):
+            for ev, rir in zip(events, chosen, strict=True):
+                ev["rir"] = _ref(bank, rir, rir.room)
+                ev["azimuth"], ev["elevation"], ev["distance"] = rir.azimuth, rir.elevation, rir.distance
+            return {"bank": bank, "room": room}
+    raise SpecError(
+        f"no room of this split has {len(events)} RIRs at least {spec.min_separation_deg} deg apart "
+        f"({MAX_ROOM_TRIES} tries); add positions per room or lower min_separation_deg"
+    )
+
+
+def _add_queries(spec: SceneSpec, pools: _Pools, events: list[dict], rng: np.random.Generator) -> None:
+    """Give every target an audio query (another clip of its class in this split, from another split group
+    when there is one), a text query and a seeded pseudo-query recipe; drawn from their own random stream."""
+    for ev in events:
+        if ev["role"] != "target":
+            continue
+        same_class = [
+            (b, r) for b, r in pools.clips[ev["label"]] if (b, r.path) != (ev["source"]["bank"], ev["source"]["path"])
+        ]
+        other_group = [(b, r) for b, r in same_class if r.split_group != ev["source"]["group"]]
+        candidates = other_group or same_class
+        audio = None
+        if candidates:
+            bank, rec = candidates[int(rng.integers(len(candidates)))]
+            audio = _ref(bank, rec, rec.split_group)
+        caption = _caption_of(pools, ev)
+        template = int(rng.integers(len(TEMPLATES)))
+        use_caption = spec.query_text == "caption" and bool(caption)
+        recipe = dict(spec.query_recipe)
+        ev["query"] = {
+            "audio": audio,
+            "text": caption if use_caption else class_phrase(ev["label"], template),
+            "text_source": "caption" if use_caption else "template",
+            "recipe": make_recipe(recipe.pop("name"), int(rng.integers(2**31)), **recipe),
+        }
+
+
+def _caption_of(pools: _Pools, ev: dict) -> str:
+    for bank, rec in pools.clips[ev["label"]]:
+        if (bank, rec.path) == (ev["source"]["bank"], ev["source"]["path"]):
+            return rec.caption.strip()
+    return ""
+
+
+def sample_row(spec: SceneSpec, pools: _Pools, split: str, index: int, seed: int) -> dict:
+    """One mixture's row (see :mod:`foabench.synth.scenes.manifest`)."""
+    row_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+    rng = np.random.default_rng(row_seed)
+    available = sorted(pools.clips)
+    target_classes = _classes(spec.targets.classes, available, "targets.classes")
+    targets = _sample_events(rng, spec, "target", spec.targets, target_classes, pools)
+    used = {e["label"] for e in targets}
+    other = [c for c in _classes(spec.interferers.classes, available, "interferers.classes") if c not in used]
+    events = targets + _sample_events(rng, spec, "interference", spec.interferers, other, pools)
+    room = _place(rng, spec, events, pools)
+    noise = None
+    if pools.noise and rng.uniform() < spec.noise_probability:
+        bank, rec = pools.noise[int(rng.integers(len(pools.noise)))]
+        noise = {
+            **_ref(bank, rec, rec.split_group),
+            "offset": int(rng.integers(rec.num_frames)),
+            "level_dbfs": round(float(spec.noise_level_dbfs.sample(rng)), 4),
+        }
+    elif spec.noise_probability > 0 and not pools.noise:
+        raise SpecError("the spec asks for background noise but this split has no noise clips (pass a noise bank)")
+    _add_queries(spec, pools, events, np.random.default_rng(np.random.SeedSequence([seed, index, 1])))
+    return {
+        "id": f"{split}-{index:06d}",
+        "split": split,
+        "index": index,
+        "seed": row_seed,
+        "sample_rate": spec.sample_rate,
+        "num_frames": spec.num_frames,
+        "reference_dbfs": spec.reference_dbfs,
+        "room": room,
+        "events": events,
+        "noise": noise,
+    }
+
+
+class SceneStream:
+    """Fresh scenes of one split on demand: ``row(i)`` is scene ``i`` of the stream ``seed`` (the same row
+    :func:`sample_manifest` would write at index ``i``), so training can draw an endless, reproducible,
+    resumable sequence of mixtures with the manifests' sampler."""
+
+    def __init__(self, spec: SceneSpec, banks: list[Bank], split: str, seed: int):
+        names = [name for name, _ in spec.splits]
+        if split not in names:
+            raise SpecError(f"split {split!r} is not one of the spec's splits {names}")
+        self.spec, self.split, self.seed = spec, split, seed
+        self.pools = _pools(banks, plan_splits(banks, list(spec.splits), spec.split_seed), split, spec)
+        if not self.pools.clips:
+            raise SpecError(f"split {split!r} has no source clips (pass a source bank with --banks)")
+
+    def row(self, index: int) -> dict:
+        return sample_row(self.spec, self.pools, self.split, index, self.seed)
+
+
+def sample_manifest(spec: SceneSpec, banks: list[Bank], split: str, n: int, seed: int) -> tuple[dict, list[dict]]:
+    """Header and ``n`` rows of ``split`` (rows ``0 .. n-1``; row i is the same for any ``n > i``)."""
+    stream = SceneStream(spec, banks, split, seed)
+    rows = [stream.row(i) for i in range(n)]
+    used = sorted({ref["bank"] for r in rows for ref in _refs(r)} | {r["room"]["bank"] for r in rows})
+    by_name = {b.name: b for b in banks}
+    header = {
+        "generator": f"foabench {synth.__version__}",
+        "split": split,
+        "seed": seed,
+        "spec": spec.to_dict(),
+        "banks": {name: {"kind": by_name[name].kind, "fingerprint": by_name[name].fingerprint} for name in used},
+        "splits": {"fractions": dict(spec.splits), "seed": spec.split_seed},
+    }
+    return header, rows
+
+
+def _refs(row: dict) -> list[dict]:
+    refs = [ref for ev in row["events"] for ref in (ev["source"], ev["rir"])]
+    return refs + ([row["noise"]] if row["noise"] else [])

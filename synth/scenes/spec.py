@@ -1,0 +1,252 @@
+"""Scene specs: the distributions a split's mixtures are drawn from (YAML or JSON), in the spirit of Scaper.
+
+``queries``: ``text`` (``caption``: the target clip's caption, a class phrase when it has none; or
+``template``: always a class phrase) and ``recipe`` (a pseudo-query recipe of :mod:`foabench.synth.queries.pseudo`,
+e.g. ``{name: gaussian, sigma: 0.126}``), recorded per target with its own seed.
+Per role (``targets``, ``interferers``): ``count``, ``classes``, ``repeat_classes``, ``snr_db``, and optionally
+``duration_s`` (excerpt length; default the whole clip, capped at ``max_event_s``; always within
+[``min_event_s``, clip length]) and ``onset_s`` (default uniform over the onsets that keep the event inside the
+mixture; a drawn onset is clamped so the event ends by the mixture's end).
+A distribution is written ``{dist: NAME, ...}``: ``const`` (``value``), ``choose`` (``values``), ``uniform``
+(``low``, ``high``), ``normal`` (``mean``, ``std``) or ``truncnorm`` (``mean``, ``std``, ``low``, ``high``);
+a bare number means ``const``. Shipped specs: ``dcase2025`` (the DCASE 2025 Task 4 recipe: 10 s at 32 kHz,
+1-3 targets at 5-20 dB, 0-2 interferers at 0-15 dB, one room per mixture, diffuse background) and ``tiny``
+(short mixtures for tests and the demo). ``foabench scenes --spec NAME_OR_FILE``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from foabench.synth.scenes.query_plan import make_recipe
+
+SHIPPED_SPECS = ("dcase2025", "tiny")
+DISTRIBUTIONS = {
+    "const": ("value",),
+    "choose": ("values",),
+    "uniform": ("low", "high"),
+    "normal": ("mean", "std"),
+    "truncnorm": ("mean", "std", "low", "high"),
+}
+
+
+class SpecError(ValueError):
+    """A scene spec that cannot be used (named field and reason)."""
+
+
+@dataclass(frozen=True)
+class Dist:
+    """One distribution; :meth:`sample` draws from it with the given generator."""
+
+    dist: str
+    params: tuple[tuple[str, object], ...]
+
+    @classmethod
+    def parse(cls, value: object, where: str) -> Dist:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return cls("const", (("value", value),))
+        if not isinstance(value, dict) or "dist" not in value:
+            raise SpecError(f"{where}: expected a number or {{dist: ..., ...}}, got {value!r}")
+        name = value["dist"]
+        if name not in DISTRIBUTIONS:
+            raise SpecError(f"{where}: unknown distribution {name!r}; known: {sorted(DISTRIBUTIONS)}")
+        need = DISTRIBUTIONS[name]
+        extra = set(value) - set(need) - {"dist"}
+        missing = [k for k in need if k not in value]
+        if missing or extra:
+            raise SpecError(f"{where}: {name} takes {list(need)} (missing {missing}, unknown {sorted(extra)})")
+        params = {k: value[k] for k in need}
+        if name == "choose" and (not isinstance(params["values"], list) or not params["values"]):
+            raise SpecError(f"{where}: choose needs a non-empty list of values")
+        if name in ("uniform", "truncnorm") and not params["low"] <= params["high"]:
+            raise SpecError(f"{where}: low {params['low']} > high {params['high']}")
+        if name in ("normal", "truncnorm") and not params["std"] >= 0:
+            raise SpecError(f"{where}: std must be >= 0")
+        return cls(name, tuple(params.items()))
+
+    def sample(self, rng: np.random.Generator) -> float:
+        p = dict(self.params)
+        if self.dist == "const":
+            return p["value"]
+        if self.dist == "choose":
+            return p["values"][int(rng.integers(len(p["values"])))]
+        if self.dist == "uniform":
+            return float(rng.uniform(p["low"], p["high"]))
+        if self.dist == "normal":
+            return float(rng.normal(p["mean"], p["std"]))
+        for _ in range(1000):  # truncnorm by rejection; the bounds are checked to hold the mean region
+            x = float(rng.normal(p["mean"], p["std"]))
+            if p["low"] <= x <= p["high"]:
+                return x
+        return float(np.clip(p["mean"], p["low"], p["high"]))
+
+    def support(self) -> tuple[float, float]:
+        """Smallest and largest value the distribution can produce (infinite for an unbounded normal)."""
+        p = dict(self.params)
+        if self.dist == "const":
+            return p["value"], p["value"]
+        if self.dist == "choose":
+            return min(p["values"]), max(p["values"])
+        if self.dist == "normal":
+            return -math.inf, math.inf
+        return p["low"], p["high"]
+
+    def to_dict(self) -> dict:
+        return {"dist": self.dist, **dict(self.params)}
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """How many events of one role, of which classes, at which levels."""
+
+    count: Dist
+    snr_db: Dist
+    classes: tuple[str, ...] | None  # None: every class the source banks offer
+    repeat_classes: bool = False
+    duration_s: Dist | None = None  # excerpt length; None: the whole clip (capped at max_event_s)
+    onset_s: Dist | None = None  # None: uniform over the onsets that keep the event inside the mixture
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    """A whole scene spec (see the module docstring and ``synth/scenes/specs/*.yaml``)."""
+
+    name: str
+    sample_rate: int
+    duration_s: float
+    max_event_s: float
+    min_event_s: float
+    targets: EventSpec
+    interferers: EventSpec
+    min_separation_deg: float
+    rooms: str  # "any", "simulated" or "measured"
+    noise_probability: float
+    noise_level_dbfs: Dist
+    reference_dbfs: float  # level the events' SNR refers to when a mixture has no noise
+    splits: tuple[tuple[str, float], ...] = (("train", 0.8), ("val", 0.1), ("test", 0.1))
+    split_seed: int = 0
+    query_text: str = "caption"  # "caption" (a template when a clip has none) or "template"
+    query_recipe: tuple[tuple[str, object], ...] = (("name", "gaussian"),)
+    raw: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def num_frames(self) -> int:
+        return round(self.duration_s * self.sample_rate)
+
+    def to_dict(self) -> dict:
+        return dict(self.raw)
+
+
+def _events(data: dict, where: str) -> EventSpec:
+    if not isinstance(data, dict):
+        raise SpecError(f"{where}: expected a mapping")
+    known = {"count", "snr_db", "classes", "repeat_classes", "duration_s", "onset_s"}
+    if set(data) - known:
+        raise SpecError(f"{where}: unknown keys {sorted(set(data) - known)}")
+    classes = data.get("classes", "all")
+    if classes != "all" and not (isinstance(classes, list) and all(isinstance(c, str) for c in classes)):
+        raise SpecError(f"{where}.classes: 'all' or a list of class names")
+    count = Dist.parse(data.get("count", 1), f"{where}.count")
+    lo, hi = count.support()
+    if lo < 0 or not float(hi).is_integer() or not float(lo).is_integer():
+        raise SpecError(f"{where}.count: counts must be non-negative integers")
+    return EventSpec(
+        count=count,
+        snr_db=Dist.parse(data.get("snr_db", 0.0), f"{where}.snr_db"),
+        classes=None if classes == "all" else tuple(classes),
+        repeat_classes=bool(data.get("repeat_classes", False)),
+        duration_s=None if data.get("duration_s") is None else Dist.parse(data["duration_s"], f"{where}.duration_s"),
+        onset_s=None if data.get("onset_s") is None else Dist.parse(data["onset_s"], f"{where}.onset_s"),
+    )
+
+
+def parse_spec(data: dict, name: str = "spec") -> SceneSpec:
+    """Validate a spec mapping; every problem names its field."""
+    known = {
+        "name", "sample_rate", "duration_s", "max_event_s", "min_event_s", "targets", "interferers",
+        "min_separation_deg", "rooms", "noise", "reference_dbfs", "splits", "split_seed", "queries",
+    }  # fmt: skip
+    unknown = set(data) - known
+    if unknown:
+        raise SpecError(f"{name}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+    sr = int(data.get("sample_rate", 32000))
+    duration = float(data.get("duration_s", 10.0))
+    if sr < 8000 or duration <= 0:
+        raise SpecError(f"{name}: sample_rate >= 8000 and duration_s > 0 needed")
+    noise = data.get("noise", {"probability": 1.0, "level_dbfs": -45.0}) or {"probability": 0.0}
+    rooms = data.get("rooms", "any")
+    if rooms not in ("any", "simulated", "measured"):
+        raise SpecError(f"{name}.rooms: any, simulated or measured, got {rooms!r}")
+    splits = data.get("splits", {"train": 0.8, "val": 0.1, "test": 0.1})
+    if not isinstance(splits, dict) or not splits or any(float(v) <= 0 for v in splits.values()):
+        raise SpecError(f"{name}.splits: a mapping of split name to positive fraction")
+    queries = data.get("queries", {}) or {}
+    if set(queries) - {"text", "recipe"}:
+        raise SpecError(f"{name}.queries: unknown keys {sorted(set(queries) - {'text', 'recipe'})}")
+    query_text = queries.get("text", "caption")
+    if query_text not in ("caption", "template"):
+        raise SpecError(f"{name}.queries.text: caption or template, got {query_text!r}")
+    recipe = dict(queries.get("recipe", {"name": "gaussian"}))
+    try:
+        make_recipe(recipe.get("name", "gaussian"), 0, **{k: v for k, v in recipe.items() if k != "name"})
+    except ValueError as exc:
+        raise SpecError(f"{name}.queries.recipe: {exc}") from exc
+    prob = float(noise.get("probability", 1.0))
+    if not 0.0 <= prob <= 1.0:
+        raise SpecError(f"{name}.noise.probability must be within [0, 1]")
+    spec = SceneSpec(
+        name=str(data.get("name", name)),
+        sample_rate=sr,
+        duration_s=duration,
+        max_event_s=float(data.get("max_event_s", duration)),
+        min_event_s=float(data.get("min_event_s", 0.25)),
+        targets=_events(data.get("targets", {}), f"{name}.targets"),
+        interferers=_events(data.get("interferers", {"count": 0}), f"{name}.interferers"),
+        min_separation_deg=float(data.get("min_separation_deg", 0.0)),
+        rooms=rooms,
+        noise_probability=prob,
+        noise_level_dbfs=Dist.parse(noise.get("level_dbfs", -45.0), f"{name}.noise.level_dbfs"),
+        reference_dbfs=float(data.get("reference_dbfs", -30.0)),
+        splits=tuple((str(k), float(v)) for k, v in splits.items()),
+        split_seed=int(data.get("split_seed", 0)),
+        query_text=query_text,
+        query_recipe=tuple(recipe.items()),
+        raw=json.loads(json.dumps(data)),
+    )
+    if spec.targets.count.support()[0] < 1:
+        raise SpecError(f"{name}.targets.count: every mixture needs at least one target")
+    if not 0 < spec.min_event_s <= spec.max_event_s <= duration:
+        raise SpecError(f"{name}: 0 < min_event_s <= max_event_s <= duration_s needed")
+    return spec
+
+
+def load_spec(name_or_path: str | Path) -> SceneSpec:
+    """A shipped spec by name (``dcase2025``, ``tiny``) or a YAML/JSON file."""
+    key = str(name_or_path)
+    if key in SHIPPED_SPECS:
+        text = resources.files("foabench.synth.scenes.specs").joinpath(f"{key}.yaml").read_text()
+        where = f"shipped spec {key}"
+    else:
+        p = Path(key)
+        if not p.is_file():
+            raise SpecError(f"{p}: no such spec file (shipped specs: {', '.join(SHIPPED_SPECS)})")
+        text, where = p.read_text(), str(p)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{where}: malformed YAML/JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise SpecError(f"{where}: a spec is a mapping")
+    return parse_spec(data, name=where)
+
+
+def spec_summary(spec: SceneSpec) -> dict:
+    """A compact description for logs and headers."""
+    return {k: v for k, v in asdict(spec).items() if k != "raw"}
