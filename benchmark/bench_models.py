@@ -29,6 +29,7 @@ from foabench.benchmark.model_registry import MODELS
 from foabench.benchmark.train import make_model
 from foabench.model.bsast_config import PRESETS as BSAST_PRESETS
 from foabench.model.resunet_config import PRESETS as RESUNET_PRESETS
+from foabench.synth.cli_args import positive_int
 
 PRESETS = {"bsast": BSAST_PRESETS, "bsast-w": BSAST_PRESETS, "resunet": RESUNET_PRESETS}
 
@@ -63,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", nargs="+", default=sorted(MODELS), choices=sorted(MODELS))
     ap.add_argument("--configs", nargs="+", default=["paper", "small", "tiny"])
     ap.add_argument("--seconds", type=float, default=10.0, help="clip length for the RTF and second MAC count")
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--repeats", type=positive_int, default=3)
+    ap.add_argument("--threads", type=positive_int, default=os.cpu_count() or 1)
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 
+from foabench.synth.cli_args import positive_int
+
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # one core, before numpy loads its BLAS
 
@@ -60,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--banks", nargs="+", default=["foabench-data/banks"], help="bank folders")
     ap.add_argument("--spec", default="dcase2025", help="scene spec (default dcase2025)")
     ap.add_argument("--split", default="train")
-    ap.add_argument("--n", type=int, default=100, help="mixtures (default 100)")
-    ap.add_argument("--passes", type=int, default=3, help="timed passes; the fastest is reported (default 3)")
+    ap.add_argument("--n", type=positive_int, default=100, help="mixtures (default 100)")
+    ap.add_argument("--passes", type=positive_int, default=3, help="timed passes; the fastest is reported (default 3)")
     args = ap.parse_args(argv)
 
     banks = BankSet.open(args.banks)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from foabench.synth.cli_args import positive_int
+
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # one core, before numpy loads its BLAS
 
@@ -42,7 +44,7 @@ def pyroomacoustics_sh_rir(params: RoomParams) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rirs", type=int, default=32, help="RIRs to simulate (default 32)")
+    ap.add_argument("--rirs", type=positive_int, default=32, help="RIRs to simulate (default 32)")
     ap.add_argument("--rt60", type=float, default=1.0, help="requested RT60 of every room (default 1.0 s)")
     ap.add_argument("--reference", type=int, default=4, help="RIRs also made by pyroomacoustics (default 4)")
     args = ap.parse_args(argv)

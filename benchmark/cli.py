@@ -18,6 +18,7 @@ from foabench.manifests import hf_cli
 from foabench.synth import cli as bank_cli
 from foabench.synth.audio_io import AudioError
 from foabench.synth.banks.format import BankError
+from foabench.synth.cli_args import show_defaults
 from foabench.synth.queries import cli as queries_cli
 from foabench.synth.scenes import cli as scene_cli
 
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     from foabench.benchmark import demo
 
     demo.register(sub)
+    show_defaults(parser)
     return parser
 
 

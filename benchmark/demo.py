@@ -17,6 +17,7 @@ from foabench.benchmark.demo_separators import evaluate_demo, run_leaderboard, t
 from foabench.benchmark.leaderboard import format_markdown
 from foabench.synth.banks.format import Bank
 from foabench.synth.banks.summary import format_summary
+from foabench.synth.cli_args import positive_int
 
 DEMO_ROOMS = 12
 DEMO_RIRS_PER_ROOM = 6
@@ -111,13 +112,14 @@ def make_splits(banks: Path, manifest_dir: Path, render_dir: Path, workers: int 
     paths = []
     for split, n in DEMO_SPLITS:
         header, rows = sample_manifest(spec, opened, split, n, seed=0)
-        paths.append(write_manifest(manifest_dir / f"{split}.jsonl", header, rows)[0])
+        # the demo owns its folders: a split sampled differently (another foabench) replaces the old one
+        paths.append(write_manifest(manifest_dir / f"{split}.jsonl", header, rows, overwrite=True)[0])
     report = check_manifests(paths, banks=[banks])
     print(format_report(report))
     if not report.ok:
         raise ValueError("the demo splits failed their check (see above)")
     for path, (split, _) in zip(paths, DEMO_SPLITS, strict=True):
-        result = render_manifest(path, render_dir / split, [banks], workers=workers, progress=progress)
+        result = render_manifest(path, render_dir / split, [banks], workers=workers, progress=progress, overwrite=True)
         print(f"[demo] {split}: {dict(result.counts)} -> {render_dir / split}")
     return paths
 
@@ -134,7 +136,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the main job end to end on the starter bank")
     p.add_argument("--workdir", default="foabench-data", help="where banks and outputs go")
-    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--workers", type=positive_int, default=None, help="worker processes (default: up to 4)")
     p.add_argument(
         "--steps-scale",
         type=float,

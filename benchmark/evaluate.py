@@ -19,14 +19,19 @@ A results folder holds
   ``{mixture}_{k}_query.flac`` (the audio query clip) and ``{mixture}_{k}_{audio|text}.flac`` (the estimate).
 
 Resumable: rows are appended a batch at a time (whole lines, flushed and fsynced); a rerun with the same
-provenance skips the keys already written and drops a torn last line. A different separator, checkpoint,
-manifest or encoder in the same folder is an error unless ``overwrite``.
+provenance skips the keys already written and drops a torn last line. The provenance identifies the
+computation (:data:`RUN_FIELDS`: the separator spec, its arguments and a fingerprint of its code, the
+checkpoint, the manifest's rows as they are on disk, the encoder, the banks, the reference, the query types and
+foabench's version), and every row carries its hash as ``run``: a folder computed differently in any of them is
+refused, naming what differs, unless ``overwrite``, which deletes its rows, summary and examples first.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,16 +44,19 @@ from foabench.benchmark.breakdowns import summarize_rows
 from foabench.benchmark.metrics import score
 from foabench.benchmark.result_rows import read_result_rows
 from foabench.benchmark.separator import QueryBatch, SeparatorContext, is_oracle
+from foabench.benchmark.separator_code import code_fingerprint
 from foabench.benchmark.separator_spec import load_separator
-from foabench.synth.audio_io import atomic_write_text, write_audio_atomic
-from foabench.synth.banks.bank_set import BankSet
+from foabench.synth.audio_io import AudioError, atomic_write_text, sha256_file, write_audio_atomic
+from foabench.synth.banks.bank_set import BankSet, InputError
+from foabench.synth.cli_args import check_device
 from foabench.synth.scenes.manifest import read_manifest
-from foabench.synth.scenes.render import Renderer
+from foabench.synth.scenes.render import Renderer, RenderError
 
 QUERY_KINDS = ("audio", "text")
 ROWS = "rows.jsonl"
 PROVENANCE = "provenance.json"
 SUMMARY = "summary.json"
+EXAMPLES = "examples"
 METRICS = ("si_sdr", "sdr", "si_sdri", "sdri", "mixture_si_sdr", "mixture_sdr")
 
 
@@ -139,9 +147,9 @@ def audio_query_ref(ev: dict) -> dict:
 
 
 def provenance(settings: EvalSettings, sep, manifest, encoder, banks: BankSet) -> dict:
-    """What a results folder was computed from (compared on resume)."""
+    """What a results folder was computed from: everything its rows depend on (compared on resume)."""
     info = getattr(sep, "info", {})
-    return {
+    prov = {
         "separator": {
             "spec": settings.separator,
             "name": sep.name,
@@ -149,6 +157,7 @@ def provenance(settings: EvalSettings, sep, manifest, encoder, banks: BankSet) -
             "oracle": is_oracle(sep),
             "bound": bool(getattr(sep, "is_bound", False)),
             "args": settings.separator_args,
+            "code": code_fingerprint(sep),
             "checkpoint": info.get("checkpoint"),
             "checkpoint_sha256": info.get("checkpoint_sha256"),
             "parameters": info.get("parameters"),
@@ -159,7 +168,7 @@ def provenance(settings: EvalSettings, sep, manifest, encoder, banks: BankSet) -
         },
         "manifest": {
             "path": str(manifest.rows_path),
-            "rows_sha256": manifest.header.get("rows_sha256"),
+            "rows_sha256": sha256_file(manifest.rows_path),
             "split": manifest.header.get("split"),
             "num_rows": len(manifest.rows),
         },
@@ -167,22 +176,42 @@ def provenance(settings: EvalSettings, sep, manifest, encoder, banks: BankSet) -
         "banks": {n: b.fingerprint for n, b in sorted(banks.banks.items())},
         "reference": settings.reference,
         "queries": list(settings.kinds()),
+        "expected_rows": len(_items(manifest.rows, settings.kinds())),
         "foabench": synth.__version__,
         "torch": torch.__version__,
     }
+    prov["run"] = run_key(prov)
+    return prov
 
 
-def _same_run(old: dict, new: dict) -> list[str]:
-    keys = [("separator", "spec"), ("separator", "checkpoint_sha256"), ("manifest", "rows_sha256"),
-            ("encoder",), ("reference",), ("banks",)]  # fmt: skip
-    diffs = []
-    for path in keys:
-        a, b = old, new
-        for k in path:
-            a, b = (a or {}).get(k), (b or {}).get(k)
-        if a != b:
-            diffs.append(".".join(path))
-    return diffs
+#: the provenance fields a results row depends on: a folder resumes only when every one of them is equal
+RUN_FIELDS = (("separator", "spec"), ("separator", "args"), ("separator", "code", "sha256"),
+              ("separator", "checkpoint_sha256"), ("manifest", "rows_sha256"), ("encoder", "hash"), ("banks",),
+              ("reference",), ("queries",), ("foabench",))  # fmt: skip
+
+
+def _field(prov: dict, path: tuple[str, ...]):
+    value = prov
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def run_key(prov: dict) -> str:
+    """A short hash of :data:`RUN_FIELDS`: every results row carries it as ``run``."""
+    fields = {".".join(path): _field(prov, path) for path in RUN_FIELDS}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def run_differences(old: dict, new: dict) -> list[str]:
+    """``field: old -> new`` for each :data:`RUN_FIELDS` entry that differs."""
+
+    def show(value) -> str:
+        text = json.dumps(value, sort_keys=True)
+        return text if len(text) <= 60 else text[:57] + "..."
+
+    return [f"{'.'.join(p)}: {show(_field(old, p))} -> {show(_field(new, p))}" for p in RUN_FIELDS
+            if _field(old, p) != _field(new, p)]  # fmt: skip
 
 
 def _read_done(path: Path) -> dict[str, dict]:
@@ -243,6 +272,9 @@ def evaluate_separator(
 
     if settings.reference not in ("direct", "dry"):
         raise ValueError(f"--reference must be direct or dry (mono references), not {settings.reference!r}")
+    if settings.batch_size < 1 or settings.examples < 0:
+        raise ValueError(f"batch size {settings.batch_size} and examples {settings.examples}: need >= 1 and >= 0")
+    check_device(settings.device)
     kinds = settings.kinds()
     manifest = read_manifest(settings.split)
     banks = BankSet.open(settings.banks)
@@ -258,11 +290,13 @@ def evaluate_separator(
     if settings.overwrite:
         for name in (ROWS, PROVENANCE, SUMMARY):
             (out / name).unlink(missing_ok=True)
+        shutil.rmtree(out / EXAMPLES, ignore_errors=True)
     elif (out / PROVENANCE).is_file():
-        diffs = _same_run(json.loads((out / PROVENANCE).read_text()), prov)
+        diffs = run_differences(json.loads((out / PROVENANCE).read_text()), prov)
         if diffs:
-            raise ValueError(f"{out} holds results of another run (differs in {', '.join(diffs)}); "
-                             "choose another --out or pass --overwrite")  # fmt: skip
+            raise ResultsMismatch(f"{out} holds results of another computation, so they cannot be resumed: "
+                             f"{'; '.join(diffs)}. Choose another --out, or pass --overwrite to discard "
+                             "them")  # fmt: skip
     elif rows_path.exists():
         raise ValueError(f"{out}: {ROWS} without {PROVENANCE}; choose another --out or pass --overwrite")
     atomic_write_text(out / PROVENANCE, json.dumps(prov, indent=2, sort_keys=True) + "\n")
@@ -291,7 +325,10 @@ def evaluate_separator(
             for length in sorted({p[1].shape[0] for p in group}):
                 batch = [p for p in group if p[1].shape[0] == length]
                 t0 = time.perf_counter()
-                est = _separate(sep, batch, kind, sample_rate, queries, renderer)
+                try:
+                    est = _separate(sep, batch, kind, sample_rate, queries, renderer)
+                except Exception as exc:
+                    raise _kept(exc, f"{sep.name} on {_where(batch, kind)}") from exc
                 seconds += time.perf_counter() - t0
                 _write(batch, est)
         pending.clear()
@@ -302,16 +339,16 @@ def evaluate_separator(
         for (it, mixture, ref), e in zip(batch, est, strict=True):
             m = score(e, ref, mixture[:, 0])
             silent = not np.isfinite(m["si_sdr"])
-            out_rows.append({**_metadata(it, banks), "separator": sep.name, "oracle": is_oracle(sep),
-                             "reference": settings.reference, "silent_reference": bool(silent),
-                             "detected_labels": detected.get(it.row["id"]),
+            out_rows.append({**_metadata(it, banks), "run": prov["run"], "separator": sep.name,
+                             "oracle": is_oracle(sep), "reference": settings.reference,
+                             "silent_reference": bool(silent), "detected_labels": detected.get(it.row["id"]),
                              **{k: _nan_to_none(m[k]) for k in METRICS}})  # fmt: skip
             if it.row["id"] in example_ids:
-                stem = out / "examples" / f"{it.row['id']}_{it.event}"
+                stem = out / EXAMPLES / f"{it.row['id']}_{it.event}"
                 write_audio_atomic(f"{stem}_{it.kind}.flac", _safe_peak(e), sample_rate)
                 if not Path(f"{stem}_reference.flac").is_file():  # shared by the query types
                     write_audio_atomic(f"{stem}_reference.flac", _safe_peak(ref), sample_rate)
-                    write_audio_atomic(out / "examples" / f"{it.row['id']}_mixture.flac", _safe_peak(mixture[:, 0]),
+                    write_audio_atomic(out / EXAMPLES / f"{it.row['id']}_mixture.flac", _safe_peak(mixture[:, 0]),
                                        sample_rate)  # fmt: skip
                     query_clip = renderer.audio(audio_query_ref(it.row["events"][it.event]), 1)[:, 0]
                     write_audio_atomic(f"{stem}_query.flac", _safe_peak(query_clip), sample_rate)
@@ -321,7 +358,10 @@ def evaluate_separator(
 
     detected: dict[str, list[str]] = {}
     for items in by_row.values():
-        rendered = renderer.render(items[0].row)
+        try:
+            rendered = renderer.render(items[0].row)
+        except (InputError, AudioError, RenderError) as exc:
+            raise _kept(exc, f"rendering {manifest.rows_path}") from exc
         if hasattr(sep, "detect"):
             detected[rendered.row_id] = _detect(sep, rendered.mixture, sample_rate)
         for it in items:
@@ -341,6 +381,25 @@ def evaluate_separator(
     summary["provenance"] = prov
     atomic_write_text(out / SUMMARY, json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return summary
+
+
+def _where(batch: list, kind: str) -> str:
+    """The items of a batch: mixture ids with target indices, and the query type."""
+    items = ", ".join(f"{it.row['id']} target {it.target}" for it, _, _ in batch)
+    return f"{items} ({kind} query)"
+
+
+class ResultsMismatch(ValueError):
+    """A results folder computed otherwise than the evaluation asked for (see :func:`run_differences`)."""
+
+
+class EvaluationError(ValueError):
+    """An evaluation stopped by an error, with where it happened and what was kept in the results folder."""
+
+
+def _kept(exc: Exception, where: str) -> EvaluationError:
+    return EvaluationError(f"{where}: {exc}. The rows finished so far are kept in the results folder; fix the "
+                           "cause and run the same command again to resume")  # fmt: skip
 
 
 def _detect(sep, mixture: np.ndarray, sample_rate: int) -> list[str]:
@@ -376,11 +435,11 @@ def _separate(sep, batch, kind: str, sample_rate: int, queries: _Queries, render
     est = sep.separate(mixture, q)
     est = est.detach().cpu().numpy() if torch.is_tensor(est) else np.asarray(est)
     if est.shape != (len(batch), mixture.shape[-1]):
-        raise ValueError(
-            f"{sep.name}: separate() returned shape {est.shape}, expected {(len(batch), mixture.shape[-1])}"
-        )
+        raise ValueError(f"separate() returned shape {est.shape}, expected {(len(batch), mixture.shape[-1])}")
     if not np.isfinite(est).all():
-        raise ValueError(f"{sep.name}: separate() returned NaN/Inf")
+        bad = sorted({i for i in np.argwhere(~np.isfinite(est))[:, 0].tolist()})
+        items = ", ".join(f"{batch[i][0].row['id']} target {batch[i][0].target}" for i in bad)
+        raise ValueError(f"separate() returned NaN/Inf for {items}")
     return est.astype(np.float64)
 
 

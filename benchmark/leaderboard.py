@@ -46,7 +46,11 @@ class Result:
     rows: list[dict]
     summary: dict
     name: str = ""
-    complete: bool = True  # False when summary.json is missing (interrupted run)
+    problems: list[str] = field(default_factory=list)  # why the results are incomplete or inconsistent
+
+    @property
+    def complete(self) -> bool:
+        return not self.problems
 
     @property
     def separator(self) -> dict:
@@ -168,8 +172,23 @@ def _expand(paths: list[str | Path]) -> list[Path]:
     return out
 
 
+def _problems(prov: dict, rows: list[dict], has_summary: bool) -> list[str]:
+    """Why a results folder cannot be ranked as it is: no summary (an interrupted run), fewer rows than its
+    manifest's targets times its query types, or rows computed by another run than its provenance records."""
+    problems = [] if has_summary else ["no summary.json (the evaluation did not finish)"]
+    expected = prov.get("expected_rows")
+    if isinstance(expected, int) and len(rows) < expected:
+        problems.append(f"{len(rows)} of {expected} rows")
+    run = prov.get("run")
+    foreign = sum(r.get("run") != run for r in rows) if run else sum("run" in r for r in rows)
+    if foreign:
+        problems.append(f"{foreign} rows computed by another run than provenance.json records")
+    return problems
+
+
 def load_result(path: str | Path) -> Result:
-    """Read one results folder (provenance.json, rows.jsonl and summary.json if current)."""
+    """Read one results folder (provenance.json, rows.jsonl and summary.json if current), noting what makes it
+    incomplete or inconsistent (:attr:`Result.problems`); rows of another run are set aside, never scored."""
     p = Path(path)
     if not (p / "provenance.json").is_file():
         raise LeaderboardError(f"{p}: no provenance.json — not a results folder of `foabench eval`")
@@ -177,12 +196,17 @@ def load_result(path: str | Path) -> Result:
     if not isinstance(prov.get("separator"), dict) or not prov["separator"].get("name"):
         raise LeaderboardError(f"{p / 'provenance.json'}: no separator name")
     rows = _read_rows(p / "rows.jsonl")
-    complete = (p / "summary.json").is_file()
-    summary = _read_json(p / "summary.json") if complete else {}
-    if not _summary_is_current(summary, rows):
+    has_summary = (p / "summary.json").is_file()
+    problems = _problems(prov, rows, has_summary)
+    if prov.get("run"):
+        rows = [r for r in rows if r.get("run") == prov["run"]]
+        if not rows:
+            raise LeaderboardError(f"{p}: none of its rows were computed by the run its provenance.json records")
+    summary = _read_json(p / "summary.json") if has_summary else {}
+    if problems or not _summary_is_current(summary, rows):
         summary = summarize_rows(rows)
     return Result(path=p, provenance=prov, rows=rows, summary=summary, name=prov["separator"]["name"],
-                  complete=complete)  # fmt: skip
+                  problems=problems)  # fmt: skip
 
 
 def _disambiguate(results: list[Result]) -> None:
@@ -200,8 +224,12 @@ def _disambiguate(results: list[Result]) -> None:
                 r.name = attempt(r)
 
 
-def load_results(paths: list[str | Path], allow_mixed_manifests: bool = False) -> list[Result]:
-    """Read results folders (or folders of them); refuses results of different manifests unless allowed."""
+def load_results(paths: list[str | Path], allow_mixed_manifests: bool = False,
+                 allow_incomplete: bool = False) -> list[Result]:  # fmt: skip
+    """Read results folders (or folders of them). Refuses results of different manifests unless
+    ``allow_mixed_manifests``, and incomplete or inconsistent ones (:func:`load_result`) unless
+    ``allow_incomplete``, which keeps them with ``(incomplete)`` after their name in every table, plot and
+    report."""
     folders = _expand(paths)
     if not folders:
         raise LeaderboardError("no results folders given")
@@ -219,6 +247,14 @@ def load_results(paths: list[str | Path], allow_mixed_manifests: bool = False) -
         raise LeaderboardError("results were computed on different manifests (rows_sha256 differ), so their "
                                f"scores are not comparable: {detail}. Evaluate every separator on the same "
                                "split, or pass --allow-mixed-manifests")  # fmt: skip
+    incomplete = [r for r in results if not r.complete]
+    if incomplete and not allow_incomplete:
+        detail = "; ".join(f"{r.path}: {', '.join(r.problems)}" for r in incomplete)
+        raise LeaderboardError(f"incomplete or inconsistent results would be ranked: {detail}. Finish them by "
+                               "running the same `foabench eval` again (it resumes), or pass --allow-incomplete "
+                               "to show them marked as incomplete")  # fmt: skip
+    for r in incomplete:
+        r.name = f"{r.name} (incomplete)"
     _disambiguate(results)
     return results
 
@@ -321,7 +357,7 @@ def _notes(results: list[Result]) -> list[str]:
         notes.append(f"separators were given queries from {len(encoders)} different encoders")
     for r in results:
         if not r.complete:
-            notes.append(f"{r.name}: no summary.json (interrupted run?) — scores from the {len(r.rows)} rows written")
+            notes.append(f"{r.name}: {'; '.join(r.problems)} — scores from the {len(r.rows)} rows of its run")
     return notes
 
 

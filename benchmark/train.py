@@ -160,6 +160,10 @@ def train(settings: TrainSettings, resume: bool = False, progress: bool = True, 
 
     from foabench.synth.queries.registry import open_encoder
 
+    for name, low in (("steps", 1), ("batch_size", 1), ("workers", 0), ("val_every", 1), ("ckpt_every", 1),
+                      ("log_every", 1), ("warmup", 0)):  # fmt: skip
+        if getattr(settings, name) < low:
+            raise ValueError(f"{name} must be at least {low}, got {getattr(settings, name)}")
     rank, world, device = _distributed()
     torch.manual_seed(settings.seed)
     out = Path(settings.out)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from foabench.synth.cli_args import non_negative_int, positive_float, positive_int
+
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from foabench.benchmark.train import TrainSettings, train
@@ -40,16 +42,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model-overrides", default=None, help='JSON of config fields, e.g. {"n_channels": 1}')
     p.add_argument("--banks", nargs="+", default=["foabench-data/banks"], help="bank folders")
-    p.add_argument("--val", default=None, help="validation manifest")
+    p.add_argument("--val", default=None, help="validation manifest (default: no validation)")
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--spec", default="tiny", help="scene spec of the training stream (default tiny)")
-    p.add_argument("--split", default="train")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps", type=int, default=1000)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--lr", type=float, default=3e-4)
-    p.add_argument("--weight-decay", type=float, default=1e-2)
-    p.add_argument("--warmup", type=int, default=50)
+    p.add_argument("--split", default="train", help="split of the scene spec the training stream draws from")
+    p.add_argument("--seed", type=int, default=0, help="seed of the model and of the scene stream")
+    p.add_argument("--steps", type=positive_int, default=1000, help="optimiser steps")
+    p.add_argument("--batch-size", type=positive_int, default=8, help="mixtures per step")
+    p.add_argument("--lr", type=positive_float, default=3e-4, help="peak learning rate (AdamW)")
+    p.add_argument("--weight-decay", type=float, default=1e-2, help="AdamW weight decay")
+    p.add_argument("--warmup", type=non_negative_int, default=50, help="linear warm-up steps")
     p.add_argument("--l1-weight", type=float, default=100.0, help="lambda of SI-SDR + lambda * L1 (default 100)")
     p.add_argument(
         "--loss",
@@ -57,12 +59,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=LOSSES,
         help="auto (the model's own: BSAST si_sdr_l1, ResUNet l1), si_sdr_l1 or l1 (raw waveform L1)",
     )
-    p.add_argument("--workers", type=int, default=2, help="DataLoader workers rendering scenes")
-    p.add_argument("--val-every", type=int, default=200)
-    p.add_argument("--ckpt-every", type=int, default=200)
-    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument(
+        "--workers",
+        type=non_negative_int,
+        default=2,
+        help="DataLoader workers rendering scenes (0: in the main process)",
+    )
+    p.add_argument("--val-every", type=positive_int, default=200, help="validate every N steps")
+    p.add_argument("--ckpt-every", type=positive_int, default=200, help="checkpoint every N steps")
+    p.add_argument("--log-every", type=positive_int, default=10, help="log to metrics.jsonl every N steps")
     p.add_argument("--encoder", default="foabench-data/encoders/builtin", help="query encoder")
     p.add_argument("--cache", default="foabench-data/embeddings", help="embedding cache")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_cmd_train)

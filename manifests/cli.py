@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
+from foabench.synth.cli_args import add_manifest_argument, manifest_argument
+
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from foabench.manifests.check import check_manifests, format_report
 
-    report = check_manifests(args.manifests, banks=args.banks)
+    report = check_manifests(manifest_argument(args), banks=args.banks)
     print(json.dumps(report.to_dict(), indent=2) if args.json else format_report(report))
     return 0 if report.ok else 1
 
@@ -17,7 +19,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_export_dcase(args: argparse.Namespace) -> int:
     from foabench.manifests.dcase_export import export_dcase
 
-    written = export_dcase(args.manifest, args.out, banks=args.banks)
+    written = export_dcase(manifest_argument(args), args.out, banks=args.banks)
     print(f"wrote {len(written)} DCASE metadata file(s) to {args.out}")
     return 0
 
@@ -32,15 +34,19 @@ def register(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
         "check",
         help="validate manifests and prove their splits disjoint in sources, rooms and noise (exit 1 on violations)",
     )
-    p.add_argument("manifests", nargs="+", metavar="MANIFEST", help="NAME.jsonl, NAME.header.json or NAME")
+    add_manifest_argument(p, many=True)
     p.add_argument(
-        "--banks", nargs="+", default=None, metavar="PATH", help="banks or folders of banks: also verify the inputs"
+        "--banks",
+        nargs="+",
+        default=None,
+        metavar="PATH",
+        help="banks or folders of banks: also verify the inputs (default: manifests only)",
     )
     p.add_argument("--json", action="store_true", help="print a machine-readable report")
     p.set_defaults(func=_cmd_check)
 
     p = cmds.add_parser("export-dcase", help="write DCASE 2025 Task 4 (SpatialScaper) metadata, one JSON per row")
-    p.add_argument("manifest", metavar="MANIFEST")
+    add_manifest_argument(p)
     p.add_argument("--out", required=True, help="output folder (DIR/<row id>.json)")
     p.add_argument(
         "--banks", nargs="+", default=None, metavar="PATH", help="verify inputs and take noise labels from the banks"

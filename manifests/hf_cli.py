@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from foabench.synth.cli_args import add_manifest_argument, manifest_argument, positive_float, positive_int
+
 # the defaults of foabench.manifests.hf_export.export_hf, repeated so that `foabench --help` needs no pyarrow import
 DEFAULT_SHARD_MB = 500.0
 DEFAULT_ENCODER = "foabench-data/encoders/builtin"
@@ -15,7 +17,7 @@ def _cmd_export_hf(args: argparse.Namespace) -> int:
     from foabench.manifests.hf_export import export_hf
 
     report = export_hf(
-        args.manifests,
+        manifest_argument(args),
         args.out,
         args.banks,
         encoder=None if args.no_embeddings else args.encoder,
@@ -26,6 +28,7 @@ def _cmd_export_hf(args: argparse.Namespace) -> int:
         address=args.address,
         pretty_name=args.name,
         progress=not args.no_progress,
+        overwrite=args.overwrite,
     )
     for name, s in sorted(report.index["splits"].items()):
         size = sum(sh["bytes"] for sh in s["shards"])
@@ -49,12 +52,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export-hf", help="render manifests into Hugging Face parquet shards with a dataset card (resumable)"
     )
-    p.add_argument("manifests", nargs="+", metavar="MANIFEST", help="one manifest per split (NAME.jsonl or NAME)")
+    add_manifest_argument(p, many=True, help="one manifest per split (NAME.jsonl or NAME)")
     p.add_argument("--out", required=True, help="output folder: data/*.parquet, shards.json, README.md")
     p.add_argument("--banks", nargs="+", required=True, help="bank folders, or folders holding banks")
     p.add_argument(
         "--shard-size-mb",
-        type=float,
+        type=positive_float,
         default=DEFAULT_SHARD_MB,
         help=f"target shard size in MB (default {DEFAULT_SHARD_MB:g})",
     )
@@ -68,8 +71,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="ray only: cluster to join (auto, HEAD:6379 or ray://HEAD:10001); default: a local Ray instance",
     )
     p.add_argument(
-        "--workers", type=int, default=None, help="render workers (default: up to 4; ray: every CPU of the cluster)"
+        "--workers",
+        type=positive_int,
+        default=None,
+        help="render workers (default: up to 4; ray: every CPU of the cluster)",
     )
     p.add_argument("--name", default=None, help="pretty name in the dataset card")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace splits exported into --out from other manifests or settings"
+    )
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_cmd_export_hf)

@@ -280,9 +280,7 @@ def _open_splits(manifests: list[str | Path], banks: BankSet, encoder: dict | No
         wrong = [r["id"] for r in m.rows if r["split"] != m.split]
         if wrong:
             raise ExportError(f"{path}: rows {wrong[:3]} are not of the header's split {m.split!r}")
-        digest = sha256_file(m.rows_path)
-        if m.header.get("rows_sha256") not in (None, digest):
-            raise ExportError(f"{m.rows_path}: rows changed after the header was written (sha256 differs)")
+        digest = m.header["rows_sha256"]  # read_manifest verified the rows against it
         bank_info = sorted(m.header["banks"].items())
         provenance = {
             "manifest": m.rows_path.name,
@@ -306,6 +304,30 @@ def _previous_index(out: Path) -> dict:
         if "newer" in str(exc):
             raise
         return {"splits": {}}  # a torn or hand-edited index: every shard is checked against nothing, so rewritten
+
+
+def _check_replacing(out: Path, previous: dict, splits: list, enc_info: dict | None, shard_size_mb: float,
+                     overwrite: bool) -> None:  # fmt: skip
+    """Refuse to replace exported content that differs from what this export writes, unless ``overwrite``."""
+    if out.is_dir() and not (out / INDEX_NAME).is_file():
+        others = sorted(p.name for p in out.iterdir() if p.name not in (DATA_DIR, CARD_NAME))
+        if others or any((out / DATA_DIR).glob("*.parquet")):
+            raise ExportError(f"{out}: not a foabench export (no {INDEX_NAME}, but it holds "
+                              f"{', '.join(others[:3]) or 'parquet files'}); choose an empty or new --out")  # fmt: skip
+    if overwrite:
+        return
+    for sp in splits:
+        old = previous.get("splits", {}).get(sp.name)
+        if old is None:
+            continue
+        changes = []
+        if old.get("rows_sha256") != sp.provenance["manifest_rows_sha256"]:
+            changes.append(f"from {old.get('manifest')} (other rows)")
+        if previous.get("encoder") != enc_info:
+            changes.append("with another encoder" if enc_info else "with embeddings")
+        if changes:
+            raise ExportError(f"{out}: split {sp.name!r} was exported {' and '.join(changes)}; pass --overwrite "
+                              "to replace it, or choose another --out")  # fmt: skip
 
 
 def _shard_ok(out: Path, entry: dict | None, key: str) -> bool:
@@ -333,12 +355,15 @@ def export_hf(
     address: str | None = None,
     pretty_name: str | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> ExportReport:
     """Export manifests (one per split) to parquet shards under ``out`` with ``shards.json`` and ``README.md``.
 
     ``encoder=None`` exports without embeddings. ``engine`` ``local`` renders with ``workers`` processes (default
     up to 4), ``ray`` with ``workers`` concurrent Ray tasks (default: every CPU of the cluster at ``address``, or
-    of a local Ray instance). Reruns skip finished shards (see the module docstring)."""
+    of a local Ray instance). Reruns skip finished shards (see the module docstring); another shard size
+    repacks the same rows. A split already exported into ``out`` from another manifest or with another encoder
+    is replaced only with ``overwrite``; its old shards are removed then."""
     t0 = time.perf_counter()
     if not manifests:
         raise ExportError("no manifests to export")
@@ -354,8 +379,9 @@ def export_hf(
     enc_info = embedder.info if embedder else None
     splits = _open_splits(manifests, banks, enc_info)
     out = Path(out)
-    (out / DATA_DIR).mkdir(parents=True, exist_ok=True)
     previous = _previous_index(out)
+    _check_replacing(out, previous, splits, enc_info, shard_size_mb, overwrite)
+    (out / DATA_DIR).mkdir(parents=True, exist_ok=True)
     kept = {name: s for name, s in previous.get("splits", {}).items() if name not in {sp.name for sp in splits}}
     if kept and previous.get("encoder") != enc_info:
         raise ExportError(f"{out}: splits {sorted(kept)} were exported with encoder {previous.get('encoder')}, this "

@@ -11,7 +11,14 @@ import pytest
 import torch
 
 from foabench.benchmark.cli import main as cli
-from foabench.benchmark.evaluate import PROVENANCE, ROWS, EvalSettings, evaluate_separator
+from foabench.benchmark.evaluate import (
+    PROVENANCE,
+    ROWS,
+    EvalSettings,
+    EvaluationError,
+    ResultsMismatch,
+    evaluate_separator,
+)
 from foabench.benchmark.metrics import MAX_DB, score, sdr, si_sdr
 from foabench.benchmark.separator import SeparatorError
 from foabench.benchmark.separator_spec import load_separator
@@ -178,7 +185,7 @@ def test_resume_neither_duplicates_nor_loses_rows(setup, tmp_path):
     b = sorted(_rows(part), key=lambda r: r["key"])
     assert [r["key"] for r in a] == [r["key"] for r in b] and len({r["key"] for r in b}) == len(b)
     assert a == b
-    with pytest.raises(ValueError, match="another run"):
+    with pytest.raises(ValueError, match="another computation"):
         evaluate_separator(_settings(setup, part, "cardioid:oracle"), progress=False)
     evaluate_separator(_settings(setup, part, "cardioid:oracle", overwrite=True), progress=False)
     assert {r["separator"] for r in _rows(part)} == {"cardioid (oracle DOA)"}
@@ -328,3 +335,97 @@ def test_a_users_model_py_and_benchmark_folder_shadow_nothing(setup, tmp_path):
     out = subprocess.run([sys.executable, "-c", check], cwd=project, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["the", "user", "my-sep", "BSAST"]
+
+
+# ---- results that cannot be silently wrong ------------------------------------------------------------------
+
+HIGH_PASS = """
+import torch
+
+
+class HighPassW:
+    name = "hp-w"
+    uses = ("query_text",)
+
+    def __init__(self, cutoff_hz=200):
+        self.cutoff_hz = cutoff_hz
+
+    def separate(self, mixture, query):
+        spec = torch.fft.rfft(mixture[:, 0])
+        freqs = torch.fft.rfftfreq(mixture.shape[-1], 1 / query.sample_rate)
+        return torch.fft.irfft(spec * (freqs >= self.cutoff_hz), n=mixture.shape[-1])
+"""
+
+
+def test_resume_refuses_other_arguments_or_code_and_overwrite_starts_clean(setup, tmp_path):
+    sep_file = tmp_path / "mysep" / "my_separator.py"
+    sep_file.parent.mkdir()
+    sep_file.write_text(HIGH_PASS)
+    out = tmp_path / "res"
+    spec = f"{sep_file}:HighPassW"
+    first = evaluate_separator(_settings(setup, out, spec, separator_args={"cutoff_hz": 200}), progress=False)
+    rows = _rows(out)
+    assert {r["run"] for r in rows} == {first["provenance"]["run"]}
+    code = first["provenance"]["separator"]["code"]
+    assert code["kind"] == "user" and list(code["files"]) == ["my_separator.py"]
+    with pytest.raises(ResultsMismatch, match=r'separator\.args: \{"cutoff_hz": 200\} -> \{"cutoff_hz": 500\}'):
+        evaluate_separator(_settings(setup, out, spec, separator_args={"cutoff_hz": 500}), progress=False)
+    sep_file.write_text(HIGH_PASS.replace("freqs >= self.cutoff_hz", "freqs > self.cutoff_hz"))
+    with pytest.raises(ResultsMismatch, match=r"separator\.code\.sha256"):
+        evaluate_separator(_settings(setup, out, spec, separator_args={"cutoff_hz": 200}), progress=False)
+    assert _rows(out) == rows and (out / "examples").is_dir()  # refused: nothing touched
+    (out / "examples" / "stale.flac").write_bytes(b"x")
+    again = evaluate_separator(_settings(setup, out, spec, separator_args={"cutoff_hz": 500}, overwrite=True),
+                               progress=False)  # fmt: skip
+    assert not (out / "examples" / "stale.flac").exists()
+    assert {r["run"] for r in _rows(out)} == {again["provenance"]["run"]} != {first["provenance"]["run"]}
+    assert len(_rows(out)) == len(rows)
+
+
+def test_builtin_separators_record_their_code(setup, tmp_path):
+    prov = evaluate_separator(_settings(setup, tmp_path, "cardioid:oracle", query="audio"), progress=False)
+    code = prov["provenance"]["separator"]["code"]
+    assert code["kind"] == "builtin" and "benchmark/baseline_separators.py" in code["files"]
+    assert "baselines/beams.py" in code["files"] and code["foabench"] == prov["provenance"]["foabench"]
+
+
+def test_nan_from_a_separator_names_the_items_and_keeps_finished_rows(setup, tmp_path):
+    class NanLater:
+        name, uses = "nan-later", ("query_text",)
+        calls = 0
+
+        def separate(self, mixture, query):
+            NanLater.calls += 1
+            out = mixture[:, 0].clone()
+            if NanLater.calls > 1:
+                out[-1, 5] = float("nan")
+            return out
+
+    settings = _settings(setup, tmp_path, "nan-later", batch_size=1, query="text")
+    with pytest.raises(EvaluationError) as info:
+        evaluate_separator(settings, progress=False, separator=NanLater())
+    message = str(info.value)
+    kept = _rows(tmp_path)
+    assert "nan-later on test-" in message and "target" in message and "(text query)" in message
+    assert "NaN/Inf" in message and "kept" in message and "resume" in message
+    assert kept and all(r["query"] == "text" for r in kept)
+    NanLater.calls = -100  # fixed: the rerun resumes after the kept rows
+    summary = evaluate_separator(settings, progress=False, separator=NanLater())
+    assert summary["rows"] == setup[3] and _rows(tmp_path)[: len(kept)] == kept
+
+
+def test_eval_cli_checks_its_arguments_before_work(setup, tmp_path, capsys):
+    _, banks, test, _ = setup
+    common = ["--separator", "mixture", "--banks", str(banks), "--out", str(tmp_path / "o")]
+    for bad in (["--batch-size", "0"], ["--examples", "-1"], ["--batch-size", "two"]):
+        with pytest.raises(SystemExit) as exc:
+            cli(["eval", "--manifest", str(test), *common, *bad])
+        assert exc.value.code == 2
+    assert "not a positive integer" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        with pytest.raises(SystemExit):
+            cli(["eval", "--manifest", str(test), *common, "--device", "cuda"])
+        assert "no CUDA device" in capsys.readouterr().err
+    assert cli(["eval", "--manifest", str(test), "--split", str(test), *common]) == 2  # given twice
+    assert "give the manifest once" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # nothing was started

@@ -104,7 +104,7 @@ def board_dirs(tmp_path: Path) -> list[Path]:
     return [
         make_result(r, "sep-a", {"audio": 5.0, "text": 3.0}, parameters=1234),
         make_result(r, "sep-b", {"audio": 8.0, "text": 1.0}, parameters=2_500_000),
-        make_result(r, "sep-c", {"audio": 5.0, "text": 4.0}, summary=False),
+        make_result(r, "sep-c", {"audio": 5.0, "text": 4.0}),
         make_result(r, "text-only", {"text": 9.0}),
         make_result(r, "oracle-mask", {"audio": 20.0, "text": 20.0}, oracle=True, bound=True),
         make_result(r, "steer (oracle DOA)", {"audio": 12.0, "text": 12.0}, oracle=True),
@@ -124,7 +124,6 @@ def test_ranking_and_table_files(board_dirs: list[Path], tmp_path: Path) -> None
     b = lb.entries[0]
     assert b.value("audio", "si_sdri") == pytest.approx(8.0) and b.value("audio", "si_sdri_ci") is not None
     assert lb.channel_table is None and lb.depth_table is None
-    assert any("sep-c" in n and "summary.json" in n for n in lb.notes)  # recomputed from rows
 
     md = format_markdown(lb)
     assert md.index("| 4 | text-only") < md.index("### Oracle information and bounds") < md.index("| oracle-mask")
@@ -306,3 +305,54 @@ def test_cli(board_dirs: list[Path], tmp_path: Path, capsys: pytest.CaptureFixtu
     assert args.func(args) == 0
     assert (out2 / "leaderboard.csv").is_file() and not (out2 / "plots").exists()
     assert not (out2 / "report.html").exists()
+
+
+def test_incomplete_or_inconsistent_results_are_refused_unless_allowed_and_then_marked(tmp_path: Path) -> None:
+    r = tmp_path / "results"
+    good = make_result(r, "sep-a", {"audio": 5.0, "text": 3.0})
+    make_result(r, "sep-c", {"audio": 5.0, "text": 4.0}, summary=False)
+    short = make_result(r, "short", {"audio": 2.0})
+    prov = json.loads((short / "provenance.json").read_text())
+    (short / "provenance.json").write_text(json.dumps({**prov, "expected_rows": 12, "run": "k1"}))
+    rows = [json.loads(line) for line in (short / "rows.jsonl").read_text().splitlines()]
+    rows = [{**row, "run": "k1" if i else "k0"} for i, row in enumerate(rows)]  # one row of another run
+    (short / "rows.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.raises(LeaderboardError) as info:
+        load_results([r])
+    message = str(info.value)
+    assert "sep-c: no summary.json" in message and "short: 5 of 12 rows" in message
+    assert "1 rows computed by another run" in message and "--allow-incomplete" in message
+    results = load_results([r], allow_incomplete=True)
+    names = sorted(x.name for x in results)
+    assert names == ["sep-a", "sep-c (incomplete)", "short (incomplete)"]
+    assert next(x for x in results if x.path == short).summary["rows"] == 4  # the foreign row is never scored
+    lb = build_leaderboard(results)
+    out = tmp_path / "board"
+    write_tables(lb, out)
+    write_plots(lb, out / "plots")
+    html = write_report(results, lb, out).read_text()
+    for text in ((out / "leaderboard.md").read_text(), (out / "leaderboard.csv").read_text(), html,
+                 (out / "leaderboard.json").read_text()):  # fmt: skip
+        assert "sep-c (incomplete)" in text and "short (incomplete)" in text
+    assert build_leaderboard(load_results([good])).entries[0].name == "sep-a"
+
+
+def test_a_leaderboard_folder_is_replaced_only_with_overwrite_and_keeps_nothing_stale(tmp_path: Path) -> None:
+    a = make_result(tmp_path / "ra", "sep-a", {"audio": 5.0, "text": 3.0})
+    b = make_result(tmp_path / "rb", "sep-b", {"audio": 1.0}, examples=1)
+    out = tmp_path / "board"
+    leaderboard_cli.run_leaderboard([a], out)
+    first = sorted(p.relative_to(out) for p in out.rglob("*"))
+    leaderboard_cli.run_leaderboard([a], out)  # the same inputs: rebuilt in place
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == first
+    with pytest.raises(ValueError, match="holds a leaderboard of other results; pass --overwrite"):
+        leaderboard_cli.run_leaderboard([b], out)
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == first
+    leaderboard_cli.run_leaderboard([b], out, overwrite=True)
+    audio = sorted(p.name for p in (out / "audio").rglob("*.flac"))
+    assert audio and all(name.startswith("test-000000") for name in audio)  # b's one example, none of a's
+    assert "sep-a" not in (out / "leaderboard.md").read_text()
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "paper.tex").write_text("x")
+    with pytest.raises(ValueError, match="not a leaderboard folder"):
+        leaderboard_cli.run_leaderboard([b], tmp_path / "mine", overwrite=True)

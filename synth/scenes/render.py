@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.fft
 
-from foabench.synth.audio_io import read_audio
+from foabench.synth.audio_io import AudioError, read_audio
 from foabench.synth.banks.bank_set import BankSet, InputError
 from foabench.synth.scenes.levels import clip_gain, gain_for_level, gain_to_db, rms
 
@@ -124,7 +124,19 @@ class Renderer:
         return looped * np.float32(gain), float(noise["level_dbfs"]), {"gain_db": round(gain_to_db(gain), 6)}
 
     def render(self, row: dict) -> RenderedMixture:
-        """Render one row (see :mod:`foabench.synth.scenes.manifest` for its fields)."""
+        """Render one row (see :mod:`foabench.synth.scenes.manifest` for its fields).
+
+        An input that cannot be used (missing, changed, unreadable, wrong rate or channels) raises its own error
+        type with the mixture and the part of the row it belongs to named in front of its message."""
+        where = ["noise"]
+        try:
+            return self._render(row, where)
+        except (InputError, AudioError, RenderError) as exc:
+            if str(exc).startswith(f"{row.get('id')}: "):
+                raise
+            raise type(exc)(f"{row.get('id', 'a row without id')}: {where[0]}: {exc}") from exc
+
+    def _render(self, row: dict, where: list[str]) -> RenderedMixture:
         sr, n = int(row["sample_rate"]), int(row["num_frames"])
         noise, level_ref, noise_meta = self._noise(row)
         mixture = np.zeros((n, 4), dtype=np.float32) if noise is None else noise
@@ -132,6 +144,7 @@ class Renderer:
         peaks: list[float] = []
         events_meta = []
         for k, ev in enumerate(row["events"]):
+            where[0] = f"event {k} ({ev['role']} {ev['label']!r})"
             src = self.audio(ev["source"], 1)[:, 0]
             off, onset, length = ev["source_offset"], ev["onset"], ev["length"]
             if off + length > len(src):

@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -28,10 +29,12 @@ from tqdm import tqdm
 
 from foabench.synth.audio_io import atomic_write_bytes, atomic_write_text, sha256_file
 from foabench.synth.banks.bank_set import BankSet
-from foabench.synth.scenes.manifest import read_manifest, row_sha256
+from foabench.synth.scenes.manifest import Manifest, read_manifest, row_sha256
 from foabench.synth.scenes.render import RenderedMixture, Renderer
 
 META_NAME = "meta.json"
+#: which manifest a render folder holds (written before the first mixture)
+RENDER_INDEX = "render.json"
 
 
 def encode_flac(wave, sample_rate: int) -> bytes:
@@ -145,6 +148,9 @@ def _store(row: dict, out: Path, verify: bool, files: dict[str, bytes], metadata
         return row["id"], ("mismatch" if problems else "verified"), problems
     folder.mkdir(parents=True, exist_ok=True)
     (folder / META_NAME).unlink(missing_ok=True)
+    for old in folder.iterdir():  # files of an earlier version of this row (say, one more target) go
+        if old.is_file() and old.name not in files:
+            old.unlink()
     for name, data in files.items():
         atomic_write_bytes(folder / name, data)
     meta = {**metadata, "row_sha256": digest, "files": hashes}
@@ -154,6 +160,51 @@ def _store(row: dict, out: Path, verify: bool, files: dict[str, bytes], metadata
 
 def _sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def claim_render_folder(out: Path, manifest: Manifest, overwrite: bool = False) -> None:
+    """Make ``out`` the render folder of ``manifest`` (``render.json`` names it), or refuse: mixture folders whose
+    id is not a row of this manifest, or whose ``meta.json`` records another version of the row, are an error
+    unless ``overwrite``, which deletes them, so no stale mixture stays beside the new ones. Mixtures of rows
+    this manifest shares are kept. A folder holding anything but mixture folders is refused, and never touched."""
+    index = {"manifest": str(manifest.rows_path), "split": manifest.split, "num_rows": len(manifest.rows),
+             "rows_sha256": manifest.header["rows_sha256"]}  # fmt: skip
+    hashes = {r["id"]: row_sha256(r) for r in manifest.rows}
+    previous = _read_json(out / RENDER_INDEX)
+    if previous is not None and previous.get("rows_sha256") == index["rows_sha256"]:
+        return
+    foreign, stale = [], []
+    for entry in sorted(out.iterdir()) if out.is_dir() else []:
+        if entry.name == RENDER_INDEX:
+            continue
+        meta = _read_json(entry / META_NAME) if entry.is_dir() else None
+        if entry.is_dir() and (
+            meta is not None or all(f.suffix == ".flac" or f.name.startswith(".") for f in entry.iterdir())
+        ):
+            if entry.name not in hashes or (meta is not None and meta.get("row_sha256") != hashes[entry.name]):
+                stale.append(entry)  # an unfinished folder of one of these rows (no meta.json yet) is not stale
+        else:
+            foreign.append(entry.name)
+    if foreign:
+        raise ValueError(f"{out}: not a render folder (it holds {', '.join(foreign[:3])}"
+                         f"{' ...' if len(foreign) > 3 else ''}); choose an empty or new --out")  # fmt: skip
+    if stale and not overwrite:
+        held = f"mixtures of {previous['manifest']}" if previous else "mixtures"
+        raise ValueError(f"{out} holds {held} that are not rows of {manifest.rows_path} ({len(stale)} folders, "
+                         f"e.g. {stale[0].name}); pass --overwrite to delete them, or choose another "
+                         "--out")  # fmt: skip
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / RENDER_INDEX, json.dumps(index, indent=2, sort_keys=True) + "\n")
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 @dataclass
@@ -199,8 +250,12 @@ def render_manifest(
     progress: bool = True,
     engine: str = "local",
     address: str | None = None,
+    overwrite: bool = False,
 ) -> RenderReport:
     """Render (or, with ``verify``, re-render and compare) the rows of one shard of a manifest.
+
+    The folder is claimed for the manifest first (:func:`claim_render_folder`): a folder holding another
+    manifest's mixtures is refused unless ``overwrite``, which removes them.
 
     ``engine`` is ``local`` (``workers`` processes, default up to 4) or ``ray`` (``workers`` concurrent Ray tasks,
     default every CPU of the cluster at ``address``, or of a local Ray instance when ``address`` is None)."""
@@ -211,11 +266,13 @@ def render_manifest(
     m = read_manifest(manifest)
     banks = BankSet.open([str(p) for p in bank_paths])
     banks.check_fingerprints(m.header["banks"], str(manifest))
+    out = Path(out)
+    if not verify:
+        claim_render_folder(out, m, overwrite)
     i, n = shard
     rows = [r for pos, r in enumerate(m.rows) if pos % n == i]
     if engine == "local":
         workers = workers if workers is not None else min(4, os.cpu_count() or 1)
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(r, str(out), verify) for r in rows]
     report = RenderReport()

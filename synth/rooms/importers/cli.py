@@ -9,13 +9,14 @@ import argparse
 from pathlib import Path
 
 from foabench.synth.banks.format import Bank
+from foabench.synth.cli_args import positive_int
 from foabench.synth.rooms.summary import format_rir_summary
 
 
 def _common(p: argparse.ArgumentParser, license_default: str | None = "unknown", name: bool = True) -> None:
     """--out, --sample-rate, --resample, --no-progress and (with ``name``) --name, --license, --attribution."""
     p.add_argument("--out", required=True, help="bank directory")
-    p.add_argument("--sample-rate", type=int, default=32000, help="bank sample rate in Hz (default 32000)")
+    p.add_argument("--sample-rate", type=positive_int, default=32000, help="bank sample rate in Hz (default 32000)")
     p.add_argument(
         "--resample",
         action="store_true",
@@ -150,7 +151,7 @@ def register_rir_importers(cmds: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--sample-rate-in",
-        type=int,
+        type=positive_int,
         default=None,
         help="sample rate of the files when they hold no fs (default 24000, TAU-SRIR DB's)",
     )
