@@ -88,7 +88,9 @@ class _RendererHolder:
 
 
 class DynamicMixDataset(Dataset):
-    """Item ``i``: ``(mixture (C, L), target direct (L,), query (dim,), render seconds)`` of scene ``i``."""
+    """Item ``i``: ``(mixture (C, L), target direct (L,), query (dim,), render seconds)`` of scene ``i``.
+
+    Only the trained target's ``direct`` reference is read, so the renderer never builds ``dry`` or ``wet``."""
 
     def __init__(self, stream: SceneStream, bank_paths: list[str], table: QueryTable, n_channels: int):
         self.stream = stream

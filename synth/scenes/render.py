@@ -1,17 +1,24 @@
 """Rendering one manifest row: the 4-channel AmbiX mixture and the references of every target event.
 
 Everything comes from the row and the banks (verified by hash). Per event, the dry excerpt is convolved by
-FFT with its RIR: one forward transform of the excerpt, the RIR's spectrum (four AmbiX channels plus the W
-channel windowed to [direct peak - 6 ms, direct peak + 50 ms] for the ``direct`` reference) computed once per
-RIR and transform size and reused, and one inverse transform of the five products. Levels and the clipping
-policy are those of :mod:`foabench.synth.scenes.levels`. References per target: ``direct`` (mono, the DCASE 2025 Task 4
-definition), ``dry`` (mono, the excerpt at the event's gain, delayed to the direct-path arrival) and ``wet``
-(4 channels, the event's full reverberant image). All arrays are float32 and as long as the mixture.
+FFT with its RIR at a transform size from :func:`fft_size` (5-smooth and a multiple of 1024, where pocketfft's
+real transforms run fastest): one forward transform of the excerpt (one lane), the RIR's 4-channel spectrum
+(cached per RIR and size) and one 4-lane inverse transform of the products: the event's wet image, from which
+its level is measured and which is added to the mixture. A target also gets its ``direct`` reference from the
+same excerpt spectrum and the cached spectrum of the W channel windowed to [direct peak - 6 ms, direct peak +
+50 ms] (one more inverse lane, kept apart from the four so that the FFT library's 4-lane batching holds).
+Levels and the clipping policy are those of :mod:`foabench.synth.scenes.levels`. References per target:
+``direct`` (mono, the DCASE 2025 Task 4 definition), ``dry`` (mono, the excerpt at the event's gain, delayed to
+the direct-path arrival) and ``wet`` (4 channels, the event's full reverberant image). They are built on first
+access (a training step that reads only ``direct`` never builds ``wet``); their peaks always enter the clipping
+guard, so the mixture does not depend on which references are read. All arrays are float32 and as long as the
+mixture.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,10 +31,73 @@ from foabench.synth.scenes.levels import clip_gain, gain_for_level, gain_to_db, 
 DIRECT_BEFORE_S = 0.006
 DIRECT_AFTER_S = 0.050
 REFERENCES = ("direct", "dry", "wet")
+#: every transform size is a multiple of this (see :func:`fft_size`)
+FFT_SIZE_STEP = 1024
 
 
 class RenderError(ValueError):
     """A row that cannot be rendered as written (named in the message)."""
+
+
+def fft_size(n: int) -> int:
+    """The transform size used for a linear convolution of ``n`` samples: the smallest 5-smooth multiple of
+    ``FFT_SIZE_STEP`` that is at least ``n`` (pocketfft's real transforms run fastest on sizes with many factors
+    of two; measured by ``foabench.benchmark.bench_render``)."""
+    m = -(-max(1, n) // FFT_SIZE_STEP)
+    while True:
+        k = m
+        for p in (2, 3, 5):
+            while k % p == 0:
+                k //= p
+        if k == 1:
+            return m * FFT_SIZE_STEP
+        m += 1
+
+
+def _peak(x: np.ndarray) -> float:
+    """Largest absolute sample (0 for an empty array), without a temporary array."""
+    return float(max(x.max(), -x.min())) if x.size else 0.0
+
+
+class TargetReferences(Mapping):
+    """The ``direct``, ``dry`` and ``wet`` references of one target, each built on first access."""
+
+    def __init__(self, num_frames: int, onset: int, wet: np.ndarray, direct: np.ndarray, dry_at: int,
+                 dry: np.ndarray, scale: float):  # fmt: skip
+        self._n, self._onset, self._wet, self._direct = num_frames, onset, wet, direct
+        self._dry_at, self._dry, self._scale = dry_at, dry, np.float32(scale)
+        self._built: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._built:
+            if name not in REFERENCES:
+                raise KeyError(name)
+            self._built[name] = getattr(self, f"_build_{name}")()
+        return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(REFERENCES)
+
+    def __len__(self) -> int:
+        return len(REFERENCES)
+
+    def _placed(self, at: int, part: np.ndarray, channels: tuple[int, ...]) -> np.ndarray:
+        out = np.zeros((self._n, *channels), dtype=np.float32)
+        seg = out[at : at + len(part)]
+        if self._scale == 1:
+            seg[:] = part
+        else:
+            np.multiply(part, self._scale, out=seg)
+        return out
+
+    def _build_direct(self) -> np.ndarray:
+        return self._placed(self._onset, self._direct, ())
+
+    def _build_dry(self) -> np.ndarray:
+        return self._placed(self._dry_at, self._dry, ())
+
+    def _build_wet(self) -> np.ndarray:
+        return self._placed(self._onset, self._wet, (4,))
 
 
 @dataclass
@@ -37,7 +107,7 @@ class RenderedMixture:
     row_id: str
     sample_rate: int
     mixture: np.ndarray
-    references: list[dict[str, np.ndarray]]
+    references: list[Mapping[str, np.ndarray]]
     metadata: dict = field(default_factory=dict)
 
 
@@ -49,17 +119,26 @@ class _Cache:
         self.items: OrderedDict = OrderedDict()
         self.size = 0
 
-    def get(self, key, make):
+    def lookup(self, key):
+        """The cached value of ``key`` (now the most recent), or None."""
         if key in self.items:
             self.items.move_to_end(key)
             return self.items[key]
-        value = make()
+        return None
+
+    def put(self, key, value):
+        """Cache ``value`` under ``key``, evicting the least recent values beyond the byte bound."""
         self.items[key] = value
         self.size += value.nbytes
         while self.size > self.max_bytes and len(self.items) > 1:
             _, old = self.items.popitem(last=False)
             self.size -= old.nbytes
         return value
+
+    def get(self, key, make):
+        """The cached value of ``key``, made and cached on a miss."""
+        value = self.lookup(key)
+        return self.put(key, make()) if value is None else value
 
 
 def direct_window(direct: int, length: int, sample_rate: int) -> slice:
@@ -94,17 +173,40 @@ class Renderer:
 
         return self._audio.get((ref["bank"], ref["path"]), load)
 
-    def rir_spectrum(self, ref: dict, nfft: int, sample_rate: int) -> np.ndarray:
-        """rfft ``(nfft // 2 + 1, 5)`` (complex64) of the RIR's 4 channels and of its windowed W channel."""
+    def _convolve(self, x: np.ndarray, rir: dict, span: int, direct: bool, sample_rate: int
+                  ) -> tuple[np.ndarray, np.ndarray | None]:  # fmt: skip
+        """The first ``span`` samples of ``x`` convolved with the RIR's 4 channels, and with its windowed W
+        channel when ``direct``. RIR spectra are cached per (RIR, transform size); a missing direct-window spectrum
+        is transformed in the same call as ``x`` (two lanes cost about one; a lane's result does not depend on
+        its batch, which the tests check, so a render does not depend on the cache's state)."""
+        nfft = fft_size(len(x) + self.banks.record(rir).num_frames - 1)
+        key = (rir["bank"], rir["path"], nfft)
+        h = self._spectra.lookup(key)
+        if h is None:
+            h = self._spectra.put(key, scipy.fft.rfft(self.audio(rir, 4), n=nfft, axis=0))
+        h_direct = self._spectra.lookup((*key, "direct")) if direct else None
+        if direct and h_direct is None:  # the excerpt and the direct window share the FFT's lanes
+            pair = np.zeros((nfft, 2), dtype=np.float32)
+            pair[: len(x), 0] = x
+            window = self._direct_window(rir, sample_rate)
+            pair[: len(window), 1] = window
+            spectra = scipy.fft.rfft(pair, axis=0)
+            spectrum = spectra[:, 0]
+            h_direct = self._spectra.put((*key, "direct"), np.ascontiguousarray(spectra[:, 1]))
+        else:
+            spectrum = scipy.fft.rfft(x, n=nfft)
+        y = scipy.fft.irfft(spectrum[:, None] * h, n=nfft, axis=0)[:span]
+        if not direct:
+            return y, None
+        return y, scipy.fft.irfft(spectrum * h_direct, n=nfft)[:span]
 
-        def make() -> np.ndarray:
-            rir = self.audio(ref, 4)
-            direct = np.zeros(len(rir), dtype=np.float32)
-            win = direct_window(int(self.banks.record(ref).direct_sample), len(rir), sample_rate)
-            direct[win] = rir[win, 0]
-            return scipy.fft.rfft(np.column_stack([rir, direct]), n=nfft, axis=0)
-
-        return self._spectra.get((ref["bank"], ref["path"], nfft), make)
+    def _direct_window(self, rir: dict, sample_rate: int) -> np.ndarray:
+        """The RIR's W channel, zero outside :func:`direct_window` (as long as the RIR)."""
+        w = self.audio(rir, 4)[:, 0]
+        win = direct_window(int(self.banks.record(rir).direct_sample), len(w), sample_rate)
+        out = np.zeros(len(w), dtype=np.float32)
+        out[win] = w[win]
+        return out
 
     def _noise(self, row: dict) -> tuple[np.ndarray | None, float, dict | None]:
         noise = row["noise"]
@@ -112,16 +214,17 @@ class Renderer:
         if noise is None:
             return None, float(row.get("reference_dbfs", -30.0)), None
         clip = self.audio(noise, 4)
-        start = noise["offset"] % len(clip)
-        pieces, have = [clip[start:]], len(clip) - start
-        while have < n:
-            pieces.append(clip)
-            have += len(clip)
-        looped = np.concatenate(pieces)[:n]
+        looped = np.empty((n, 4), dtype=np.float32)  # the clip from its offset, repeated to the mixture's length
+        start, at = noise["offset"] % len(clip), 0
+        while at < n:
+            piece = clip[start : start + n - at]
+            looped[at : at + len(piece)] = piece
+            at, start = at + len(piece), 0
         gain = gain_for_level(rms(looped[:, 0]), noise["level_dbfs"])
         if gain == 0.0:
             raise RenderError(f"{row['id']}: noise clip {noise['path']} is silent")
-        return looped * np.float32(gain), float(noise["level_dbfs"]), {"gain_db": round(gain_to_db(gain), 6)}
+        looped *= np.float32(gain)
+        return looped, float(noise["level_dbfs"]), {"gain_db": round(gain_to_db(gain), 6)}
 
     def render(self, row: dict) -> RenderedMixture:
         """Render one row (see :mod:`foabench.synth.scenes.manifest` for its fields).
@@ -140,7 +243,7 @@ class Renderer:
         sr, n = int(row["sample_rate"]), int(row["num_frames"])
         noise, level_ref, noise_meta = self._noise(row)
         mixture = np.zeros((n, 4), dtype=np.float32) if noise is None else noise
-        parts: list[tuple[int, np.ndarray, int, np.ndarray]] = []  # (onset, y, dry start, dry) per target
+        parts: list[tuple[int, np.ndarray, np.ndarray, int, np.ndarray]] = []  # (onset, wet, direct, dry at, dry)
         peaks: list[float] = []
         events_meta = []
         for k, ev in enumerate(row["events"]):
@@ -150,14 +253,11 @@ class Renderer:
             if off + length > len(src):
                 raise RenderError(f"{row['id']}: event {k} reads past the end of {ev['source']['path']}")
             x = src[off : off + length]
-            rir_len = self.banks.record(ev["rir"]).num_frames
-            nfft = scipy.fft.next_fast_len(length + rir_len - 1, real=True)
-            spec = scipy.fft.rfft(x, n=nfft)[:, None] * self.rir_spectrum(ev["rir"], nfft, sr)
-            span = min(n - onset, length + rir_len - 1)
-            y = scipy.fft.irfft(spec, n=nfft, axis=0)[:span]
+            span = min(n - onset, length + self.banks.record(ev["rir"]).num_frames - 1)
+            y, direct = self._convolve(x, ev["rir"], span, ev["role"] == "target", sr)
             gain = gain_for_level(rms(y[:length, 0]), level_ref + float(ev["snr_db"]))
             y *= np.float32(gain)
-            mixture[onset : onset + span] += y[:, :4]
+            mixture[onset : onset + span] += y
             meta = {
                 "role": ev["role"],
                 "label": ev["label"],
@@ -172,16 +272,17 @@ class Renderer:
             }
             if ev["role"] == "target":
                 d = int(self.banks.record(ev["rir"]).direct_sample)
+                direct *= np.float32(gain)
                 dry = x[: max(0, min(length, n - onset - d))] * np.float32(gain)
-                parts.append((onset, y, onset + d, dry))
-                peaks += [float(np.max(np.abs(y))), float(np.max(np.abs(dry), initial=0.0))]
+                parts.append((onset, y, direct, onset + d, dry))
+                peaks += [_peak(y), _peak(direct), _peak(dry)]
                 meta["target"] = len(parts) - 1  # files target{k}_{direct,dry,wet}.flac
                 meta["direct_sample"] = d
             events_meta.append(meta)
-        g = clip_gain([float(np.max(np.abs(mixture))), *peaks])
+        g = clip_gain([_peak(mixture), *peaks])
         if g < 1.0:
             mixture *= np.float32(g)
-        out_refs = [self._references(n, onset, y, dry_at, dry, g) for onset, y, dry_at, dry in parts]
+        references = [TargetReferences(n, *part, scale=g) for part in parts]
         metadata = {
             "id": row["id"],
             "sample_rate": sr,
@@ -192,16 +293,4 @@ class Renderer:
             "room": row["room"],
             "events": events_meta,
         }
-        return RenderedMixture(row["id"], sr, mixture, out_refs, metadata)
-
-    @staticmethod
-    def _references(n: int, onset: int, y: np.ndarray, dry_at: int, dry: np.ndarray, g: float) -> dict:
-        """Full-length float32 ``direct``, ``dry`` and ``wet`` of one target, scaled by the clip gain."""
-        scale = np.float32(g)
-        wet = np.zeros((n, 4), dtype=np.float32)
-        wet[onset : onset + len(y)] = y[:, :4] * scale
-        direct = np.zeros(n, dtype=np.float32)
-        direct[onset : onset + len(y)] = y[:, 4] * scale
-        dry_full = np.zeros(n, dtype=np.float32)
-        dry_full[dry_at : dry_at + len(dry)] = dry * scale
-        return {"direct": direct, "dry": dry_full, "wet": wet}
+        return RenderedMixture(row["id"], sr, mixture, references, metadata)
