@@ -3,7 +3,8 @@
 This module only assembles the parsers: each part registers its own subcommands beside the code it drives
 (``bank``: :mod:`foabench.synth.cli`; ``scenes``, ``render``: :mod:`foabench.synth.scenes.cli`; ``queries``:
 :mod:`foabench.synth.queries.cli`; ``manifests``: :mod:`foabench.manifests.cli`; ``export-hf``:
-:mod:`foabench.manifests.hf_cli`; ``train``, ``eval``, ``leaderboard``, ``demo``: their modules here).
+:mod:`foabench.manifests.hf_cli`; ``train``, ``eval``, ``leaderboard``, ``demo``: their modules here; ``benchmark``:
+:mod:`foabench.benchmark.published.cli`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 
 from foabench import synth
 from foabench.benchmark import eval_cli, leaderboard_cli, train_cli
+from foabench.benchmark.published import cli as published_cli
 from foabench.manifests import cli as manifests_cli
 from foabench.manifests import hf_cli
 from foabench.synth import cli as bank_cli
@@ -38,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_cli.register(sub)
     eval_cli.register(sub)
     leaderboard_cli.register(sub)
+    published_cli.register(sub)
     from foabench.benchmark import demo
 
     demo.register(sub)

@@ -17,8 +17,15 @@ from foabench.synth.cli_args import (
 def _cmd_eval(args: argparse.Namespace) -> int:
     from foabench.benchmark.evaluate import EvalSettings, evaluate_separator, format_summary
 
+    published = args.benchmark or args.hf
+    if published and args.manifest_option:
+        raise ValueError("--manifest names a split of your own; with --benchmark or --hf name the split with --split")
+    split = None if published else manifest_argument(args)
+    if not published and split is None:
+        raise ValueError("no manifest given (use --manifest NAME.jsonl, --benchmark DIR or --hf DIR)")
     settings = EvalSettings(
-        separator=args.separator, split=manifest_argument(args), out=args.out, banks=args.banks, query=args.query,
+        separator=args.separator, split=split, out=args.out, banks=args.banks, query=args.query,
+        benchmark=args.benchmark, hf=args.hf, benchmark_split=(args.manifest_legacy or "test") if published else "test",
         reference=args.reference, separator_args=json.loads(args.separator_args) if args.separator_args else {},
         encoder=args.encoder, cache=args.cache, batch_size=args.batch_size, device=args.device,
         examples=args.examples, overwrite=args.overwrite,
@@ -39,7 +46,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--separator", required=True, metavar="SPEC", help="what to evaluate (see above)")
     p.add_argument("--separator-args", default=None, help="JSON keyword arguments for the separator's class")
-    add_manifest_argument(p, legacy="--split", help="manifest (X.jsonl) to evaluate on")
+    add_manifest_argument(p, legacy="--split", required=False, help="manifest (X.jsonl) to evaluate on")
+    p.add_argument("--benchmark", default=None, metavar="DIR",
+                   help="a built benchmark folder (`foabench benchmark build`): score on its rendered split "
+                        "(--split NAME, default test)")  # fmt: skip
+    p.add_argument("--hf", default=None, metavar="DIR",
+                   help="Hugging Face shards (`export-hf`, `benchmark build --hf`): score on them alone, no banks "
+                        "needed (--split NAME, default test)")  # fmt: skip
     p.add_argument("--query", default="both", choices=("audio", "text", "both"), help="query types to score")
     p.add_argument("--out", required=True, metavar="RESULTS", help="results folder (resumed if it exists)")
     p.add_argument("--banks", nargs="+", default=["foabench-data/banks"], help="bank folders")

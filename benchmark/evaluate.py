@@ -41,16 +41,17 @@ import torch
 
 from foabench import synth
 from foabench.benchmark.breakdowns import summarize_rows
+from foabench.benchmark.eval_inputs import EvalInputs, InputsError, open_inputs
 from foabench.benchmark.metrics import score
 from foabench.benchmark.result_rows import read_result_rows
 from foabench.benchmark.separator import QueryBatch, SeparatorContext, is_oracle
 from foabench.benchmark.separator_code import code_fingerprint
 from foabench.benchmark.separator_spec import load_separator
-from foabench.synth.audio_io import AudioError, atomic_write_text, sha256_file, write_audio_atomic
-from foabench.synth.banks.bank_set import BankSet, InputError
+from foabench.synth.audio_io import AudioError, atomic_write_text, write_audio_atomic
+from foabench.synth.banks.bank_set import InputError
 from foabench.synth.cli_args import check_device
-from foabench.synth.scenes.manifest import read_manifest
-from foabench.synth.scenes.render import Renderer, RenderError
+from foabench.synth.scenes.manifest import audio_query_ref
+from foabench.synth.scenes.render import RenderError
 
 QUERY_KINDS = ("audio", "text")
 ROWS = "rows.jsonl"
@@ -65,7 +66,7 @@ class EvalSettings:
     """One evaluation: which separator, on which split, with which queries, into which folder."""
 
     separator: str
-    split: str
+    split: str | None  # a manifest (None with ``benchmark`` or ``hf``)
     out: str
     banks: list[str] = field(default_factory=lambda: ["foabench-data/banks"])
     query: str = "both"  # audio | text | both
@@ -77,6 +78,9 @@ class EvalSettings:
     device: str = "cpu"
     examples: int = 3
     overwrite: bool = False
+    benchmark: str | None = None  # a built benchmark folder: score on its rendered files (``split`` unused)
+    hf: str | None = None  # a Hugging Face shard folder: score on the shards alone
+    benchmark_split: str = "test"  # the split of ``benchmark`` or ``hf``
 
     def kinds(self) -> tuple[str, ...]:
         if self.query == "both":
@@ -109,44 +113,36 @@ def _needs_encoder(sep) -> bool:
 
 
 class _Queries:
-    """Query embeddings of a manifest's targets, embedded once through the cache."""
+    """Query embeddings of a split's targets, embedded when first needed, through the cache."""
 
-    def __init__(self, encoder, banks: BankSet, cache_root: str, rows: list[dict]):
-        from foabench.synth.queries.cache import EmbeddingCache, cached_text
-        from foabench.synth.queries.export import clip_embeddings
+    def __init__(self, encoder, inputs: EvalInputs, cache_root: str):
+        from foabench.synth.queries.cache import EmbeddingCache
 
+        self.encoder, self.inputs = encoder, inputs
+        self.cache = EmbeddingCache(cache_root, encoder.hash) if encoder is not None else None
         self.audio: dict[str, np.ndarray] = {}
         self.text: dict[str, np.ndarray] = {}
-        if encoder is None:
-            return
-        cache = EmbeddingCache(cache_root, encoder.hash)
-        refs = {}
-        texts = set()
-        for row in rows:
-            for ev in row["events"]:
-                if ev["role"] == "target":
-                    ref = audio_query_ref(ev)
-                    refs[ref["sha256"]] = ref
-                    texts.add(ev["query"]["text"])
-        ordered = list(refs.values())
-        self.audio = dict(zip(refs, clip_embeddings(encoder, cache, banks, ordered), strict=True))
-        ordered_texts = sorted(texts)
-        self.text = dict(zip(ordered_texts, cached_text(cache, encoder, ordered_texts), strict=True))
 
-    def embedding(self, ev: dict, kind: str) -> np.ndarray:
-        return self.audio[audio_query_ref(ev)["sha256"]] if kind == "audio" else self.text[ev["query"]["text"]]
+    def embeddings(self, events: list[dict], kind: str) -> np.ndarray:
+        """One embedding per event's query of ``kind`` (``(len(events), dim)``)."""
+        from foabench.synth.queries.cache import cached_audio, cached_text
 
-
-def audio_query_ref(ev: dict) -> dict:
-    """The clip an audio query plays: the manifest's query clip, or the target's own clip when its class has
-    no other clip in the split (the sampler records ``null`` then)."""
-    query = ev.get("query")
-    if not query:
-        raise ValueError(f"target event {ev.get('label')!r} has no query; sample manifests with queries")
-    return query.get("audio") or ev["source"]
+        if kind == "audio":
+            missing = {audio_query_ref(ev)["sha256"]: ev for ev in events}
+            missing = {k: ev for k, ev in missing.items() if k not in self.audio}
+            if missing:
+                evs = list(missing.values())
+                fresh = cached_audio(self.cache, self.encoder, list(missing), lambda i: self.inputs.query_clip(evs[i]),
+                                     self.inputs.sample_rate)  # fmt: skip
+                self.audio.update(zip(missing, fresh, strict=True))
+            return np.stack([self.audio[audio_query_ref(ev)["sha256"]] for ev in events])
+        texts = sorted({ev["query"]["text"] for ev in events} - set(self.text))
+        if texts:
+            self.text.update(zip(texts, cached_text(self.cache, self.encoder, texts), strict=True))
+        return np.stack([self.text[ev["query"]["text"]] for ev in events])
 
 
-def provenance(settings: EvalSettings, sep, manifest, encoder, banks: BankSet) -> dict:
+def provenance(settings: EvalSettings, sep, inputs: EvalInputs, encoder) -> dict:
     """What a results folder was computed from: everything its rows depend on (compared on resume)."""
     info = getattr(sep, "info", {})
     prov = {
@@ -166,17 +162,14 @@ def provenance(settings: EvalSettings, sep, manifest, encoder, banks: BankSet) -
             "model": info.get("settings", {}).get("model"),
             "model_config": info.get("model_config"),
         },
-        "manifest": {
-            "path": str(manifest.rows_path),
-            "rows_sha256": sha256_file(manifest.rows_path),
-            "split": manifest.header.get("split"),
-            "num_rows": len(manifest.rows),
-        },
+        "manifest": inputs.manifest,
+        "benchmark": inputs.benchmark,
+        "inputs": inputs.source,
         "encoder": None if encoder is None else {"name": encoder.name, "hash": encoder.hash},
-        "banks": {n: b.fingerprint for n, b in sorted(banks.banks.items())},
+        "banks": inputs.banks,
         "reference": settings.reference,
         "queries": list(settings.kinds()),
-        "expected_rows": len(_items(manifest.rows, settings.kinds())),
+        "expected_rows": len(_items(inputs.rows, settings.kinds())),
         "foabench": synth.__version__,
         "torch": torch.__version__,
     }
@@ -187,7 +180,9 @@ def provenance(settings: EvalSettings, sep, manifest, encoder, banks: BankSet) -
 #: the provenance fields a results row depends on: a folder resumes only when every one of them is equal
 RUN_FIELDS = (("separator", "spec"), ("separator", "args"), ("separator", "code", "sha256"),
               ("separator", "checkpoint_sha256"), ("manifest", "rows_sha256"), ("encoder", "hash"), ("banks",),
-              ("reference",), ("queries",), ("foabench",))  # fmt: skip
+              ("reference",), ("queries",), ("foabench",), ("benchmark", "sha256"))  # fmt: skip
+#: fields added after results were first written: left out of the run key while unset, so old folders resume
+OPTIONAL_RUN_FIELDS = (("benchmark", "sha256"),)
 
 
 def _field(prov: dict, path: tuple[str, ...]):
@@ -199,7 +194,8 @@ def _field(prov: dict, path: tuple[str, ...]):
 
 def run_key(prov: dict) -> str:
     """A short hash of :data:`RUN_FIELDS`: every results row carries it as ``run``."""
-    fields = {".".join(path): _field(prov, path) for path in RUN_FIELDS}
+    fields = {".".join(path): _field(prov, path) for path in RUN_FIELDS
+              if path not in OPTIONAL_RUN_FIELDS or _field(prov, path) is not None}  # fmt: skip
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -231,9 +227,9 @@ def _append_rows(path: Path, rows: list[dict]) -> None:
         os.fsync(fh.fileno())
 
 
-def _metadata(item: _Item, banks: BankSet) -> dict:
+def _metadata(item: _Item, inputs: EvalInputs) -> dict:
     row, ev = item.row, item.row["events"][item.event]
-    rir = banks.record(ev["rir"])
+    rt60, drr = inputs.rir(row, item.event)
     roles = [e["role"] for e in row["events"]]
     return {
         "key": item.key,
@@ -249,8 +245,8 @@ def _metadata(item: _Item, banks: BankSet) -> dict:
         "snr_db": ev["snr_db"],
         "azimuth": ev.get("azimuth"),
         "elevation": ev.get("elevation"),
-        "rt60": rir.rt60_measured,
-        "drr_db": rir.drr_db,
+        "rt60": rt60,
+        "drr_db": drr,
         "room": row["room"]["room"],
         "noise": row.get("noise") is not None,
     }
@@ -276,8 +272,7 @@ def evaluate_separator(
         raise ValueError(f"batch size {settings.batch_size} and examples {settings.examples}: need >= 1 and >= 0")
     check_device(settings.device)
     kinds = settings.kinds()
-    manifest = read_manifest(settings.split)
-    banks = BankSet.open(settings.banks)
+    inputs = open_inputs(settings.split, settings.banks, settings.benchmark, settings.hf, settings.benchmark_split)
     sep = separator or load_separator(settings.separator, settings.separator_args, settings.device)
     if not _needs_encoder(sep):
         encoder = None
@@ -285,7 +280,7 @@ def evaluate_separator(
         encoder = open_encoder(settings.encoder)
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
-    prov = provenance(settings, sep, manifest, encoder, banks)
+    prov = provenance(settings, sep, inputs, encoder)
     rows_path = out / ROWS
     if settings.overwrite:
         for name in (ROWS, PROVENANCE, SUMMARY):
@@ -301,12 +296,11 @@ def evaluate_separator(
         raise ValueError(f"{out}: {ROWS} without {PROVENANCE}; choose another --out or pass --overwrite")
     atomic_write_text(out / PROVENANCE, json.dumps(prov, indent=2, sort_keys=True) + "\n")
     done = _read_done(rows_path)
-    rows = manifest.rows
-    sample_rate = int(rows[0]["sample_rate"]) if rows else 0
+    rows = inputs.rows
+    sample_rate = inputs.sample_rate
     if hasattr(sep, "setup"):
         sep.setup(SeparatorContext(sample_rate, torch.device(settings.device), encoder))
-    queries = _Queries(encoder if "query_embedding" in sep.uses else None, banks, settings.cache, rows)
-    renderer = Renderer(banks)
+    queries = _Queries(encoder if "query_embedding" in sep.uses else None, inputs, settings.cache)
     example_ids = {r["id"] for r in rows[: settings.examples]}
     todo = [it for it in _items(rows, kinds) if it.key not in done]
     bar = tqdm(total=len(todo), desc=f"eval {sep.name}", unit="target", disable=not progress)
@@ -326,7 +320,7 @@ def evaluate_separator(
                 batch = [p for p in group if p[1].shape[0] == length]
                 t0 = time.perf_counter()
                 try:
-                    est = _separate(sep, batch, kind, sample_rate, queries, renderer)
+                    est = _separate(sep, batch, kind, sample_rate, queries, inputs)
                 except Exception as exc:
                     raise _kept(exc, f"{sep.name} on {_where(batch, kind)}") from exc
                 seconds += time.perf_counter() - t0
@@ -339,7 +333,7 @@ def evaluate_separator(
         for (it, mixture, ref), e in zip(batch, est, strict=True):
             m = score(e, ref, mixture[:, 0])
             silent = not np.isfinite(m["si_sdr"])
-            out_rows.append({**_metadata(it, banks), "run": prov["run"], "separator": sep.name,
+            out_rows.append({**_metadata(it, inputs), "run": prov["run"], "separator": sep.name,
                              "oracle": is_oracle(sep), "reference": settings.reference,
                              "silent_reference": bool(silent), "detected_labels": detected.get(it.row["id"]),
                              **{k: _nan_to_none(m[k]) for k in METRICS}})  # fmt: skip
@@ -350,7 +344,7 @@ def evaluate_separator(
                     write_audio_atomic(f"{stem}_reference.flac", _safe_peak(ref), sample_rate)
                     write_audio_atomic(out / EXAMPLES / f"{it.row['id']}_mixture.flac", _safe_peak(mixture[:, 0]),
                                        sample_rate)  # fmt: skip
-                    query_clip = renderer.audio(audio_query_ref(it.row["events"][it.event]), 1)[:, 0]
+                    query_clip = inputs.query_clip(it.row["events"][it.event])
                     write_audio_atomic(f"{stem}_query.flac", _safe_peak(query_clip), sample_rate)
         _append_rows(rows_path, out_rows)
         new += len(out_rows)
@@ -358,15 +352,15 @@ def evaluate_separator(
 
     detected: dict[str, list[str]] = {}
     for items in by_row.values():
+        row = items[0].row
         try:
-            rendered = renderer.render(items[0].row)
-        except (InputError, AudioError, RenderError) as exc:
-            raise _kept(exc, f"rendering {manifest.rows_path}") from exc
+            mixture, refs = inputs.mixture(row, settings.reference)
+        except (InputError, AudioError, RenderError, InputsError) as exc:
+            raise _kept(exc, f"reading {inputs.manifest['path']}") from exc
         if hasattr(sep, "detect"):
-            detected[rendered.row_id] = _detect(sep, rendered.mixture, sample_rate)
+            detected[row["id"]] = _detect(sep, mixture, sample_rate)
         for it in items:
-            ref = rendered.references[it.target][settings.reference]
-            pending.append((it, rendered.mixture, ref))
+            pending.append((it, mixture, refs[it.target]))
         if len(pending) >= settings.batch_size * len(kinds):
             flush()
         if stop_after is not None and new >= stop_after:
@@ -416,18 +410,18 @@ def _safe_peak(wave: np.ndarray) -> np.ndarray:
     return (wave / peak * 0.99 if peak > 0.99 else wave).astype(np.float32)
 
 
-def _separate(sep, batch, kind: str, sample_rate: int, queries: _Queries, renderer: Renderer) -> np.ndarray:
+def _separate(sep, batch, kind: str, sample_rate: int, queries: _Queries, inputs: EvalInputs) -> np.ndarray:
     """Run the separator on one batch of equal-length items; returns ``(B, L)`` float64."""
     uses = set(sep.uses)
     events = [it.row["events"][it.event] for it, _, _ in batch]
     mixture = torch.from_numpy(np.stack([m.T for _, m, _ in batch]).astype(np.float32))
     q = QueryBatch(kind=kind, sample_rate=sample_rate)
     if "query_embedding" in uses:
-        q.embedding = torch.from_numpy(np.stack([queries.embedding(ev, kind) for ev in events]).astype(np.float32))
+        q.embedding = torch.from_numpy(queries.embeddings(events, kind).astype(np.float32))
     if "query_text" in uses:
         q.text = [ev["query"]["text"] for ev in events]
     if "query_audio" in uses and kind == "audio":
-        q.audio = [renderer.audio(audio_query_ref(ev), 1)[:, 0] for ev in events]
+        q.audio = [inputs.query_clip(ev) for ev in events]
     if "oracle_direction" in uses:
         q.direction = np.array([[ev["azimuth"], ev["elevation"]] for ev in events], dtype=np.float64)
     if "oracle_target" in uses:

@@ -103,6 +103,7 @@ class Leaderboard:
     channel_table: list[dict] | None = None
     depth_table: list[dict] | None = None
     notes: list[str] = field(default_factory=list)
+    benchmark: dict | None = None  # name, version, sha256 of benchmark.json, when every result shares one
 
     @property
     def ranked(self) -> list[Entry]:
@@ -239,6 +240,7 @@ def load_results(paths: list[str | Path], allow_mixed_manifests: bool = False,
         if f.resolve() not in seen:
             seen.add(f.resolve())
             results.append(load_result(f))
+    _check_benchmarks(results, allow_mixed_manifests)
     hashes: dict[str | None, list[str]] = {}
     for r in results:
         hashes.setdefault((r.provenance.get("manifest") or {}).get("rows_sha256"), []).append(str(r.path))
@@ -257,6 +259,36 @@ def load_results(paths: list[str | Path], allow_mixed_manifests: bool = False,
         r.name = f"{r.name} (incomplete)"
     _disambiguate(results)
     return results
+
+
+def benchmark_of(r: Result) -> tuple[str, str] | None:
+    """(name, sha256 of its benchmark.json) of the benchmark a result was scored on, or None."""
+    b = r.provenance.get("benchmark")
+    return (str(b.get("name")), str(b.get("sha256"))) if isinstance(b, dict) else None
+
+
+def _check_benchmarks(results: list[Result], allow_mixed: bool) -> None:
+    """Refuse results of two builds of one benchmark whose ``benchmark.json`` differ (never comparable), and,
+    unless ``allow_mixed``, results of different benchmarks (or of a benchmark and a split of one's own)."""
+    groups: dict[tuple[str, str] | None, list[str]] = {}
+    for r in results:
+        groups.setdefault(benchmark_of(r), []).append(str(r.path))
+    names: dict[str, list[tuple[str, str]]] = {}
+    for key in groups:
+        if key is not None:
+            names.setdefault(key[0], []).append(key)
+    for name, keys in names.items():
+        if len(keys) > 1:
+            detail = "; ".join(f"benchmark.json {k[1][:12]}: {', '.join(groups[k])}" for k in keys)
+            raise LeaderboardError(f"results were scored on {len(keys)} different builds of benchmark {name!r} "
+                                   f"(their benchmark.json differ), so they cannot be ranked together: {detail}. "
+                                   "Score every separator on one build; `foabench benchmark verify` tells which "
+                                   "one holds the published data")  # fmt: skip
+    if len(groups) > 1 and not allow_mixed:
+        detail = "; ".join(f"{k[0] if k else 'no benchmark'}: {', '.join(ps)}" for k, ps in groups.items())
+        raise LeaderboardError(f"results come from different benchmarks, so their scores are not comparable: "
+                               f"{detail}. Rank each benchmark on its own board, or pass "
+                               "--allow-mixed-manifests")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------- tables
@@ -369,8 +401,10 @@ def build_leaderboard(results: list[Result]) -> Leaderboard:
         e.rank = i
     others = [e for e in entries if e.section != "ranked"]
     manifest = dict((results[0].provenance.get("manifest") or {}) if results else {})
+    benchmarks = [r.provenance.get("benchmark") for r in results]
+    benchmark = benchmarks[0] if benchmarks and all(b == benchmarks[0] for b in benchmarks) else None
     return Leaderboard(entries=ranked + others, manifest=manifest, channel_table=_channel_table(ranked),
-                       depth_table=_depth_table(ranked), notes=_notes(results))  # fmt: skip
+                       depth_table=_depth_table(ranked), notes=_notes(results), benchmark=benchmark)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------- formats
@@ -452,8 +486,12 @@ def manifest_line(lb: Leaderboard) -> str:
 
 def format_markdown(lb: Leaderboard, main_only: bool = False) -> str:
     """The leaderboard as Markdown: the ranked table, then oracle/bound entries, then the paper's tables."""
-    lines = ["## Leaderboard", "", f"Manifest: {manifest_line(lb)}. SI-SDR, SDR and SI-SDRi in dB; "
-             "ranked by audio-query SI-SDRi.", ""]  # fmt: skip
+    title = "## Leaderboard" + (f": {lb.benchmark['name']}" if lb.benchmark else "")
+    lines = [title, ""]
+    if lb.benchmark:
+        lines += [f"Benchmark {lb.benchmark['name']} (version {lb.benchmark.get('version')}, benchmark.json sha256 "
+                  f"{str(lb.benchmark.get('sha256'))[:12]}).", ""]  # fmt: skip
+    lines += [f"Manifest: {manifest_line(lb)}. SI-SDR, SDR and SI-SDRi in dB; ranked by audio-query SI-SDRi.", ""]
     lines += _md_table(MAIN_COLUMNS, [main_cells(e) for e in lb.ranked]) if lb.ranked else ["(no ranked separator)"]
     if lb.unranked:
         lines += ["", "### Oracle information and bounds (not ranked)", ""]
@@ -515,8 +553,9 @@ def to_dict(lb: Leaderboard) -> dict:
                         "model": e.model, "preset": e.preset, "n_channels": e.n_channels, "depth": e.depth,
                         "metrics": e.metrics, "results": e.path,
                         "complete": e.result.complete if e.result else True})  # fmt: skip
-    return {"manifest": lb.manifest, "ranked_by": "audio si_sdri (ties: text si_sdri)", "entries": entries,
-            "channel_configuration": lb.channel_table, "block_count": lb.depth_table, "notes": lb.notes}  # fmt: skip
+    return {"manifest": lb.manifest, "benchmark": lb.benchmark, "ranked_by": "audio si_sdri (ties: text si_sdri)",
+            "entries": entries, "channel_configuration": lb.channel_table, "block_count": lb.depth_table,
+            "notes": lb.notes}  # fmt: skip
 
 
 def write_tables(lb: Leaderboard, out_dir: str | Path) -> list[Path]:

@@ -2,6 +2,11 @@
 audio against text queries, one colour per separator. Oracle separators and bounds are drawn hatched/dashed
 and pale, and labelled as such, so they are never mistaken for ranked entries.
 
+In the per-class and breakdown plots the value axis is set by the entries that are not bounds (ranked and
+oracle separators); a bound whose values fall outside it (an oracle mask at +20 dB) is not drawn there but
+listed with its values in a small panel beside the plot. Bins holding fewer than :data:`MIN_BIN_TARGETS`
+targets are faded, and every bin's tick label gives its number of targets.
+
 Breakdowns are the results' summaries (:func:`foabench.benchmark.breakdowns.breakdown`, recomputed from the rows when
 a summary lacks them). Output is deterministic: fixed colours, fixed order, no timestamps in the files.
 """
@@ -9,12 +14,14 @@ a summary lacks them). Output is deterministic: fixed colours, fixed order, no t
 from __future__ import annotations
 
 import io
+import itertools
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from foabench.benchmark.breakdowns import bin_sort_key as bin_order
@@ -24,6 +31,11 @@ from foabench.synth.audio_io import atomic_write_bytes
 
 DPI = 110
 QUERY_COLOURS = {"audio": "#1f77b4", "text": "#ff7f0e"}
+#: bins (classes, breakdown bins) with fewer targets than this are faded: too few to compare separators on
+MIN_BIN_TARGETS = 10
+FADE = 0.3  # alpha factor of a faded bin
+FEW_NOTE = f"bins with fewer than {MIN_BIN_TARGETS} targets are faded"
+FEW_COLOUR = "0.55"  # tick labels of faded bins
 
 
 def _colours(n: int) -> list:
@@ -68,7 +80,52 @@ def _err(stats: dict) -> tuple[float, float]:
     return max(m - ci[0], 0.0), max(ci[1] - m, 0.0)
 
 
-def _legend(fig, entries: list[Entry], colours: list, lines: bool) -> None:
+def _counts(data: list[dict[str, dict]]) -> dict[str, int]:
+    """Targets per bin: the most any entry scored in it (entries of one board share their targets)."""
+    counts: dict[str, int] = {}
+    for d in data:
+        for b, s in d.items():
+            counts[b] = max(counts.get(b, 0), int(s.get("n") or 0))
+    return counts
+
+
+def _means(d: dict[str, dict]) -> list[float]:
+    return [s["mean"] for s in d.values() if s.get("mean") is not None]
+
+
+def _value_range(entries: list[Entry], data: list[dict[str, dict]], counts: dict[str, int]) -> tuple[float, float]:
+    """Axis limits from the non-bound entries (all entries if there are none): their means, the intervals of
+    bins with enough targets, and 0, padded."""
+    sel = [d for e, d in zip(entries, data, strict=True) if not e.bound] or data
+    vals = [0.0]
+    for d in sel:
+        for b, s in d.items():
+            if s.get("mean") is None:
+                continue
+            vals.append(s["mean"])
+            if s.get("ci") and counts.get(b, 0) >= MIN_BIN_TARGETS:
+                vals += [float(v) for v in s["ci"]]
+    lo, hi = min(vals), max(vals)
+    pad = max(0.08 * (hi - lo), 0.5)
+    return lo - pad, hi + pad
+
+
+def _arrow(d: dict[str, dict], lo: float, hi: float, up: str = "↑", down: str = "↓") -> str:
+    """Where a bound's values leave the axis (``up``, ``down``, both) or ``""`` when they all fit on it."""
+    vals = _means(d)
+    return (up if any(v > hi for v in vals) else "") + (down if any(v < lo for v in vals) else "")
+
+
+def _split(entries: list[Entry], data: list[dict], colours: list, lo: float, hi: float, up: str, down: str):
+    """(entries drawn on the axis, bounds off its scale with their arrow), each as (entry, data, colour, ...)."""
+    drawn, off = [], []
+    for e, d, c in zip(entries, data, colours, strict=True):
+        arrow = _arrow(d, lo, hi, up, down) if e.bound else ""
+        (off if arrow else drawn).append((e, d, c, arrow) if arrow else (e, d, c))
+    return drawn, off
+
+
+def _legend(fig, entries: list[Entry], colours: list, lines: bool, few: bool = False) -> None:
     handles = []
     for e, c in zip(entries, colours, strict=True):
         st = _style(e)
@@ -78,67 +135,154 @@ def _legend(fig, entries: list[Entry], colours: list, lines: bool) -> None:
         else:
             handles.append(plt.Rectangle((0, 0), 1, 1, facecolor=c, alpha=st.get("alpha", 1.0),
                                          hatch=st.get("hatch"), label=_label(e)))  # fmt: skip
+    if few:
+        handles.append(plt.Rectangle((0, 0), 1, 1, facecolor="0.5", alpha=FADE, label=FEW_NOTE))
     fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
+
+
+def _bin_label(b: str, counts: dict[str, int], sep: str) -> str:
+    return f"{b}{sep}n={counts.get(b, 0)}"
+
+
+def _grey_few(ticks, bins: list[str], counts: dict[str, int]) -> None:
+    for tick, b in zip(ticks, bins, strict=True):
+        if counts.get(b, 0) < MIN_BIN_TARGETS:
+            tick.set_color(FEW_COLOUR)
+            tick.set_fontstyle("italic")
+
+
+def _bound_value(ax, x: float, y: float, value: float, n: int) -> None:
+    """A bound's value written in the bounds panel, grey for a bin with few targets."""
+    ax.text(x, y, f"{value:+.1f}", ha="center", va="center", fontsize=8,
+            color=FEW_COLOUR if n < MIN_BIN_TARGETS else "0.15")  # fmt: skip
+
+
+def _classes_figure(lb: Leaderboard) -> Figure:
+    """The figure of :func:`plot_classes`; its value axes has gid ``"values"``, the bounds panel ``"bounds"``,
+    each bar the gid ``"<entry name>|<class>"``."""
+    entries = lb.entries
+    data = [_breakdown(e, "class") for e in entries]
+    classes = sorted({c for d in data for c in d}, reverse=True)  # top to bottom: alphabetical
+    counts = _counts(data)
+    lo, hi = _value_range(entries, data, counts)
+    drawn, off = _split(entries, data, _colours(len(entries)), lo, hi, "→", "←")
+    n, k = len(drawn), max(len(classes), 1)
+    bar = 0.8 / max(n, 1)
+    height = min(max(2.5, 0.9 + k * (n * 0.16 + 0.25)), 60.0)
+    if off:
+        fig, (ax, ax_b) = plt.subplots(1, 2, sharey=True, figsize=(10 + 1.2 * len(off), height),
+                                       width_ratios=[10, 1.5 * len(off)], layout="constrained")  # fmt: skip
+    else:
+        fig, ax = plt.subplots(figsize=(10, height), layout="constrained")
+    ax.set_gid("values")
+    for i, (e, d, c) in enumerate(drawn):
+        st = _style(e)
+        for j, cls in enumerate(classes):
+            stats = d.get(cls)
+            if not stats or stats.get("mean") is None:
+                continue
+            few = counts.get(cls, 0) < MIN_BIN_TARGETS
+            lo_err, hi_err = _err(stats)
+            err_kw = {"elinewidth": 0.8, "capsize": 1.5, "ecolor": (0.3, 0.3, 0.3, FADE if few else 1.0)}
+            bars = ax.barh(j + 0.4 - (i + 0.5) * bar, stats["mean"], height=bar, color=c,
+                           alpha=st.get("alpha", 1.0) * (FADE if few else 1.0), hatch=st.get("hatch"),
+                           xerr=[[lo_err], [hi_err]], error_kw=err_kw)  # fmt: skip
+            bars.patches[0].set_gid(f"{e.name}|{cls}")
+    ax.set_yticks(range(len(classes)), [_bin_label(c, counts, "  ") for c in classes])
+    _grey_few(ax.get_yticklabels(), classes, counts)
+    ax.set_ylim(-0.5, k - 0.5)
+    ax.set_xlim(lo, hi)
+    ax.axvline(0, color="0.4", linewidth=0.8)
+    ax.set_xlabel("SI-SDRi (dB)")
+    ax.grid(axis="x", alpha=0.3)
+    if off:
+        ax_b.set_gid("bounds")
+        for col, (_e, d, _c, _a) in enumerate(off):
+            for j, cls in enumerate(classes):
+                stats = d.get(cls)
+                if stats and stats.get("mean") is not None:
+                    _bound_value(ax_b, col, j, stats["mean"], counts.get(cls, 0))
+        ax_b.set_xlim(-0.5, len(off) - 0.5)
+        ax_b.xaxis.tick_top()
+        ax_b.set_xticks(range(len(off)), [f"{e.name}\n{a}" for e, _d, _c, a in off], fontsize=8)
+        ax_b.tick_params(left=False, top=False)
+        ax_b.set_xlabel("bounds off the scale (dB)", fontsize=8, color="0.3")
+        for spine in ax_b.spines.values():
+            spine.set_visible(False)
+    ax.set_title("SI-SDRi per class (audio queries; bars: 95% interval)")
+    _legend(fig, [e for e, *_ in drawn], [c for _e, _d, c in drawn], lines=False,
+            few=any(v < MIN_BIN_TARGETS for v in counts.values()))  # fmt: skip
+    return fig
 
 
 def plot_classes(lb: Leaderboard, path: Path) -> Path:
     """Grouped horizontal bars: SI-SDRi per class (audio queries), one colour per separator."""
-    entries = lb.entries
-    data = [_breakdown(e, "class") for e in entries]
-    classes = sorted({c for d in data for c in d}, reverse=True)  # top to bottom: alphabetical
-    n, k = len(entries), max(len(classes), 1)
-    bar = 0.8 / max(n, 1)
-    height = min(max(2.5, 0.6 + k * (n * 0.16 + 0.25)), 60.0)
-    fig, ax = plt.subplots(figsize=(10, height), layout="constrained")
-    colours = _colours(n)
-    for i, (e, d, c) in enumerate(zip(entries, data, colours, strict=True)):
-        ys, xs, errs = [], [], []
-        for j, cls in enumerate(classes):
-            stats = d.get(cls)
-            if stats and stats.get("mean") is not None:
-                ys.append(j + 0.4 - (i + 0.5) * bar)
-                xs.append(stats["mean"])
-                errs.append(_err(stats))
-        st = _style(e)
-        ax.barh(ys, xs, height=bar, color=c, alpha=st.get("alpha", 1.0), hatch=st.get("hatch"),
-                xerr=list(zip(*errs, strict=True)) if errs else None,
-                error_kw={"elinewidth": 0.8, "capsize": 1.5, "ecolor": "0.3"})  # fmt: skip
-    ax.set_yticks(range(len(classes)), classes)
-    ax.axvline(0, color="0.4", linewidth=0.8)
-    ax.set_xlabel("SI-SDRi (dB)")
-    ax.set_title("SI-SDRi per class (audio queries)")
-    ax.grid(axis="x", alpha=0.3)
-    _legend(fig, entries, colours, lines=False)
-    return _save(fig, path)
+    return _save(_classes_figure(lb), path)
 
 
-def plot_breakdown(lb: Leaderboard, by: str, path: Path, xlabel: str) -> Path:
-    """SI-SDRi per bin of ``by`` (``rt60``, ``sources`` ...), a line with markers per separator."""
+def _breakdown_figure(lb: Leaderboard, by: str, xlabel: str) -> Figure:
+    """The figure of :func:`plot_breakdown`; its value axes has gid ``"values"``, the bounds panel ``"bounds"``,
+    each point the gid ``"<entry name>|<bin>"``."""
     entries = lb.entries
     data = [_breakdown(e, by) for e in entries]
     bins = sorted({b for d in data for b in d}, key=bin_order)
     pos = {b: i for i, b in enumerate(bins)}
-    fig, ax = plt.subplots(figsize=(9, 4.8), layout="constrained")
-    colours = _colours(len(entries))
-    step = min(0.5 / max(len(entries), 1), 0.06)  # dodge: separators side by side within a bin
-    for i, (e, d, c) in enumerate(zip(entries, data, colours, strict=True)):
-        shift = (i - (len(entries) - 1) / 2) * step
-        pts = [(pos[b] + shift, s["mean"], _err(s)) for b, s in d.items() if s.get("mean") is not None]
-        if not pts:
-            continue
-        xs, ys, errs = zip(*sorted(pts), strict=True)
+    counts = _counts(data)
+    lo, hi = _value_range(entries, data, counts)
+    drawn, off = _split(entries, data, _colours(len(entries)), lo, hi, "↑", "↓")
+    if off:
+        fig, (ax_b, ax) = plt.subplots(2, 1, sharex=True, figsize=(9, 4.8 + 0.3 * len(off)),
+                                       height_ratios=[0.3 + 0.3 * len(off), 4.8], layout="constrained")  # fmt: skip
+    else:
+        fig, ax = plt.subplots(figsize=(9, 4.8), layout="constrained")
+    ax.set_gid("values")
+    step = min(0.5 / max(len(drawn), 1), 0.06)  # dodge: separators side by side within a bin
+    for i, (e, d, c) in enumerate(drawn):
+        shift = (i - (len(drawn) - 1) / 2) * step
+        pts = sorted((pos[b] + shift, s["mean"], b) for b, s in d.items() if s.get("mean") is not None)
         st = _style(e)
-        ax.errorbar(xs, ys, yerr=list(zip(*errs, strict=True)), color=c, marker="o", markersize=5, capsize=3,
-                    linestyle=st.get("linestyle", "-"), alpha=st.get("alpha", 1.0), linewidth=1.4)  # fmt: skip
-    ax.set_xticks(range(len(bins)), bins)
+        alpha = st.get("alpha", 1.0)
+        for (x0, y0, b0), (x1, y1, b1) in itertools.pairwise(pts):
+            few = min(counts.get(b0, 0), counts.get(b1, 0)) < MIN_BIN_TARGETS
+            ax.plot([x0, x1], [y0, y1], color=c, linestyle=st.get("linestyle", "-"), linewidth=1.4,
+                    alpha=alpha * (FADE if few else 1.0))  # fmt: skip
+        for x, y, b in pts:
+            err, few = _err(d[b]), counts.get(b, 0) < MIN_BIN_TARGETS
+            eb = ax.errorbar([x], [y], yerr=[[err[0]], [err[1]]], color=c, marker="o", markersize=5, capsize=3,
+                             linestyle="none", alpha=alpha * (FADE if few else 1.0))  # fmt: skip
+            eb.lines[0].set_gid(f"{e.name}|{b}")
+    for b in bins:
+        if counts.get(b, 0) < MIN_BIN_TARGETS:
+            ax.axvspan(pos[b] - 0.5, pos[b] + 0.5, color="0.93", zorder=0, linewidth=0)
+    ax.set_xticks(range(len(bins)), [_bin_label(b, counts, "\n") for b in bins])
+    _grey_few(ax.get_xticklabels(), bins, counts)
     ax.set_xlim(-0.5, max(len(bins) - 0.5, 0.5))
+    ax.set_ylim(lo, hi)
     ax.axhline(0, color="0.4", linewidth=0.8)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("SI-SDRi (dB)")
-    ax.set_title(f"SI-SDRi against {xlabel} (audio queries; bars: 95% interval)")
     ax.grid(alpha=0.3)
-    _legend(fig, entries, colours, lines=True)
-    return _save(fig, path)
+    if off:
+        ax_b.set_gid("bounds")
+        for row, (_e, d, _c, _a) in enumerate(off):
+            for b, s in d.items():
+                if s.get("mean") is not None:
+                    _bound_value(ax_b, pos[b], row, s["mean"], counts.get(b, 0))
+        ax_b.set_ylim(len(off) - 0.5, -0.5)
+        ax_b.set_yticks(range(len(off)), [f"{e.name} {a}" for e, _d, _c, a in off], fontsize=8)
+        ax_b.tick_params(left=False, bottom=False, labelbottom=False)
+        ax_b.set_xlabel("bounds off the scale (dB)", fontsize=8, color="0.3", loc="left")
+        for spine in ax_b.spines.values():
+            spine.set_visible(False)
+    (ax_b if off else ax).set_title(f"SI-SDRi against {xlabel}\n(audio queries; bars: 95% interval)")
+    _legend(fig, [e for e, *_ in drawn], [c for _e, _d, c in drawn], lines=True,
+            few=any(v < MIN_BIN_TARGETS for v in counts.values()))  # fmt: skip
+    return fig
+
+
+def plot_breakdown(lb: Leaderboard, by: str, path: Path, xlabel: str) -> Path:
+    """SI-SDRi per bin of ``by`` (``rt60``, ``sources`` ...), a line with markers per separator."""
+    return _save(_breakdown_figure(lb, by, xlabel), path)
 
 
 def plot_audio_vs_text(lb: Leaderboard, path: Path) -> Path:

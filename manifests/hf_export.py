@@ -50,7 +50,7 @@ from foabench.manifests.hf_schema import (
 )
 from foabench.synth.audio_io import atomic_write_text, sha256_file
 from foabench.synth.banks.bank_set import BankSet
-from foabench.synth.scenes.manifest import Manifest, read_manifest, row_sha256
+from foabench.synth.scenes.manifest import Manifest, audio_query_ref, read_manifest, row_sha256
 from foabench.synth.scenes.render import Renderer
 from foabench.synth.scenes.render_split import encode_row, iter_encoded
 
@@ -133,8 +133,9 @@ def _ref(ref: dict | None) -> dict | None:
 
 
 def build_record(row: dict, files: dict[str, bytes], metadata: dict, provenance: dict,
-                 embedder: _Embedder | None) -> dict:  # fmt: skip
-    """The shard row of one rendered manifest row (see :mod:`foabench.manifests.hf_schema`)."""
+                 embedder: _Embedder | None, banks: BankSet) -> dict:  # fmt: skip
+    """The shard row of one rendered manifest row (see :mod:`foabench.manifests.hf_schema`); ``banks`` give
+    each target's RIR figures and the bytes of its audio query clip (verified against the recorded sha256)."""
     targets, events = [], []
     for j, (ev, meta) in enumerate(zip(row["events"], metadata["events"], strict=True)):
         k = meta.get("target")
@@ -148,15 +149,17 @@ def build_record(row: dict, files: dict[str, bytes], metadata: dict, provenance:
             continue
         query = ev.get("query") or {}
         emb_target, emb_audio, emb_text = embedder.target(ev) if embedder else (None, None, None)
+        rir = banks.record(ev["rir"])
         targets.append({
             "event": j, "label": ev["label"],
             "direct": files[f"target{k}_direct.flac"], "dry": files[f"target{k}_dry.flac"],
-            "wet": files[f"target{k}_wet.flac"],
+            "wet": files.get(f"target{k}_wet.flac"), "rt60": rir.rt60_measured, "drr_db": rir.drr_db,
             "azimuth": ev.get("azimuth"), "elevation": ev.get("elevation"), "distance": ev.get("distance"),
             "snr_db": float(ev["snr_db"]), "onset": ev["onset"], "length": ev["length"],
             "direct_sample": meta.get("direct_sample"),
             "query_text": query.get("text"), "query_text_source": query.get("text_source"),
             "query_audio": _ref(query.get("audio")),
+            "query_audio_clip": banks.resolve(audio_query_ref(ev)).read_bytes(),
             "query_recipe": None if query.get("recipe") is None else json.dumps(query["recipe"], sort_keys=True),
             "embedding_target": emb_target, "embedding_audio_query": emb_audio, "embedding_text": emb_text,
         })  # fmt: skip
@@ -169,7 +172,8 @@ def build_record(row: dict, files: dict[str, bytes], metadata: dict, provenance:
 
 
 def _record_bytes(record: dict) -> int:
-    audio = len(record["mixture"]) + sum(len(t[n]) for t in record["targets"] for n in ("direct", "dry", "wet"))
+    audio = len(record["mixture"]) + sum(len(t[n] or b"") for t in record["targets"]
+                                         for n in ("direct", "dry", "wet", "query_audio_clip"))  # fmt: skip
     return audio + len(record["row_json"]) + len(record["metadata_json"])
 
 
@@ -239,22 +243,22 @@ def plan_shards(sizes: list[float], target_bytes: float) -> list[list[int]]:
     return shards
 
 
-def size_model(renderer: Renderer, rows: list[dict]) -> dict:
+def size_model(renderer: Renderer, rows: list[dict], references: tuple[str, ...] = ("direct", "dry", "wet")) -> dict:
     """Encoded bytes per frame of a mixture and of one target's references, measured on the first rows."""
-    frames = mixture = target_frames = references = 0
+    frames = mixture = target_frames = size = 0
     for row in rows[:PLAN_ROWS]:
-        files, _ = encode_row(renderer, row)
+        files, _ = encode_row(renderer, row, references=references)
         frames += row["num_frames"]
         mixture += len(files["mixture.flac"])
         target_frames += row["num_frames"] * _targets(row)
-        references += sum(len(b) for name, b in files.items() if name != "mixture.flac")
-    return {"mixture_bytes_per_frame": mixture / frames, "target_bytes_per_frame": references / max(target_frames, 1),
+        size += sum(len(b) for name, b in files.items() if name != "mixture.flac")
+    return {"mixture_bytes_per_frame": mixture / frames, "target_bytes_per_frame": size / max(target_frames, 1),
             "rows": min(len(rows), PLAN_ROWS)}  # fmt: skip
 
 
-def _plan(sp: _Split, renderer: Renderer, target_bytes: float, dim: int) -> None:
+def _plan(sp: _Split, renderer: Renderer, target_bytes: float, dim: int, references: tuple[str, ...]) -> None:
     """Fill ``sp.shards`` and ``sp.keys`` (deterministic: see the module docstring)."""
-    sp.size_model = model = size_model(renderer, sp.rows)
+    sp.size_model = model = size_model(renderer, sp.rows, references)
     sizes = []
     for row in sp.rows:
         per_frame = model["mixture_bytes_per_frame"] + model["target_bytes_per_frame"] * _targets(row)
@@ -264,6 +268,8 @@ def _plan(sp: _Split, renderer: Renderer, target_bytes: float, dim: int) -> None
     for i, positions in enumerate(sp.shards):
         key = {"export_version": EXPORT_VERSION, "file": shard_name(sp.name, i, n), "provenance": sp.provenance,
                "rows": [row_sha256(sp.rows[p]) for p in positions]}  # fmt: skip
+        if references != ("direct", "dry", "wet"):
+            key["references"] = list(references)
         sp.keys.append(hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest())
 
 
@@ -356,14 +362,18 @@ def export_hf(
     pretty_name: str | None = None,
     progress: bool = True,
     overwrite: bool = False,
+    references: tuple[str, ...] = ("direct", "dry", "wet"),
+    benchmark: dict | None = None,
 ) -> ExportReport:
     """Export manifests (one per split) to parquet shards under ``out`` with ``shards.json`` and ``README.md``.
 
     ``encoder=None`` exports without embeddings. ``engine`` ``local`` renders with ``workers`` processes (default
     up to 4), ``ray`` with ``workers`` concurrent Ray tasks (default: every CPU of the cluster at ``address``, or
-    of a local Ray instance). Reruns skip finished shards (see the module docstring); another shard size
-    repacks the same rows. A split already exported into ``out`` from another manifest or with another encoder
-    is replaced only with ``overwrite``; its old shards are removed then."""
+    of a local Ray instance). ``references``: the reference files each target carries (``direct`` and ``dry``
+    always; ``wet`` is null when left out). ``benchmark``: the benchmark these splits belong to (name, version,
+    definition hash), recorded in the index. Reruns skip finished shards (see the module docstring); another
+    shard size repacks the same rows. A split already exported into ``out`` from another manifest or with
+    another encoder is replaced only with ``overwrite``; its old shards are removed then."""
     t0 = time.perf_counter()
     if not manifests:
         raise ExportError("no manifests to export")
@@ -377,6 +387,9 @@ def export_hf(
     banks = BankSet.open(paths)
     embedder = _Embedder(encoder, cache, banks) if encoder else None
     enc_info = embedder.info if embedder else None
+    if set(references) - {"direct", "dry", "wet"} or not {"direct", "dry"} <= set(references):
+        raise ExportError(f"references must include direct and dry (and may include wet), got {list(references)}")
+    references = tuple(r for r in ("direct", "dry", "wet") if r in references)
     splits = _open_splits(manifests, banks, enc_info)
     out = Path(out)
     previous = _previous_index(out)
@@ -387,13 +400,16 @@ def export_hf(
         raise ExportError(f"{out}: splits {sorted(kept)} were exported with encoder {previous.get('encoder')}, this "
                           f"run uses {enc_info}; export them again alongside, or use another folder")  # fmt: skip
     index = {"schema_version": EXPORT_VERSION, "generator": f"foabench {synth.__version__}",
-             "shard_size_mb": shard_size_mb, "encoder": enc_info, "splits": dict(kept)}  # fmt: skip
+             "shard_size_mb": shard_size_mb, "encoder": enc_info, "references": list(references),
+             "splits": dict(kept)}  # fmt: skip
+    if benchmark is not None:
+        index["benchmark"] = benchmark
     report = ExportReport(out, index)
     work: list[tuple[_Split, int]] = []
     entries: dict[str, list[dict | None]] = {}
     renderer = Renderer(banks)
     for sp in splits:
-        _plan(sp, renderer, shard_size_mb * 1e6, enc_info["dim"] if enc_info else 0)
+        _plan(sp, renderer, shard_size_mb * 1e6, enc_info["dim"] if enc_info else 0, references)
         sp.licences = licence_entries(sp.rows, banks)
         old = {e["file"]: e for e in previous.get("splits", {}).get(sp.name, {}).get("shards", [])}
         entries[sp.name] = []
@@ -418,11 +434,12 @@ def export_hf(
     rows = [sp.rows[p] for sp, i in work for p in sp.shards[i]]
     if engine == "local" and workers is None:
         workers = min(4, os.cpu_count() or 1)
-    encoded = iter_encoded(rows, paths, engine=engine, workers=workers, address=address) if rows else iter(())
+    encoded = (iter_encoded(rows, paths, engine=engine, workers=workers, address=address, references=references)
+               if rows else iter(()))  # fmt: skip
     bar = tqdm(total=len(rows), desc="export-hf", unit="mix", disable=not progress)
     try:
         for sp, i in work:
-            entry = _write_shard(out, sp, i, encoded, embedder, bar)
+            entry = _write_shard(out, sp, i, encoded, embedder, banks, bar)
             entries[sp.name][i] = entry
             report.written.append(entry["file"])
             report.rows_rendered += entry["rows"]
@@ -439,13 +456,14 @@ def export_hf(
     return report
 
 
-def _write_shard(out: Path, sp: _Split, i: int, encoded: Iterator, embedder: _Embedder | None, bar: tqdm) -> dict:
+def _write_shard(out: Path, sp: _Split, i: int, encoded: Iterator, embedder: _Embedder | None, banks: BankSet,
+                 bar: tqdm) -> dict:  # fmt: skip
     name = shard_name(sp.name, i, len(sp.shards))
     writer = _ShardWriter(out / name)
     try:
         for pos in sp.shards[i]:
             files, metadata = next(encoded)
-            writer.add(build_record(sp.rows[pos], files, metadata, sp.provenance, embedder))
+            writer.add(build_record(sp.rows[pos], files, metadata, sp.provenance, embedder, banks))
             bar.update()
         digest, size = writer.commit()
     except BaseException:

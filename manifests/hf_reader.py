@@ -34,7 +34,8 @@ def decode_audio(data: bytes, mono: bool = False) -> tuple[np.ndarray, int]:
 
 def decode_row(row: dict) -> dict:
     """A shard row with its audio decoded: ``mixture`` ``(frames, 4)``, per target ``direct``/``dry``
-    ``(frames,)`` and ``wet`` ``(frames, 4)`` (float32), embeddings as float32 arrays (or None), and
+    ``(frames,)`` and ``wet`` ``(frames, 4)`` (float32; None when not exported), ``query_clip`` (the audio query
+    clip, ``(frames,)`` float32, None in version 1 shards), embeddings as float32 arrays (or None), and
     ``events``, ``metadata`` and ``row`` (the manifest row) as Python objects."""
     version = row.get("export_version")
     check_schema_version(version, EXPORT_VERSION, "foabench shard", f"row {row.get('id')!r}", ExportError)
@@ -50,7 +51,9 @@ def decode_row(row: dict) -> dict:
     for k, t in enumerate(row["targets"]):
         out = {key: value for key, value in t.items() if key not in AUDIO_FIELDS + EMBEDDING_FIELDS}
         for name in AUDIO_FIELDS:
-            out[name] = audio(t[name], f"target {k} {name}", mono=name != "wet")
+            out[name] = None if t.get(name) is None else audio(t[name], f"target {k} {name}", mono=name != "wet")
+        clip = out.pop("query_audio_clip", None)
+        out["query_clip"] = None if clip is None else audio(clip, f"target {k} query clip", mono=True)
         for name in EMBEDDING_FIELDS:
             out[name] = None if t[name] is None else np.asarray(t[name], dtype=np.float32)
         out["query_recipe"] = None if t["query_recipe"] is None else json.loads(t["query_recipe"])

@@ -6,11 +6,14 @@ soundfile):
 - ``id``, ``split``, ``index``, ``seed``, ``sample_rate``, ``num_frames``: the manifest row's identity.
 - ``mixture``: the 4-channel AmbiX (ACN/SN3D) mixture, 24-bit FLAC.
 - ``targets``: one struct per target event, in target order ``k``: ``event`` (index into ``events``),
-  ``label``, ``direct`` / ``dry`` (mono FLAC) and ``wet`` (4-channel FLAC) references, the event's
-  ``azimuth``, ``elevation``, ``distance``, ``snr_db``, ``onset``, ``length`` (samples), ``direct_sample``, and
-  its query: ``query_text``, ``query_text_source``, ``query_audio`` (bank, path and sha256 of the audio query
-  clip, or null), ``query_recipe`` (JSON), plus the embeddings ``embedding_target`` (the target clip),
-  ``embedding_audio_query`` and ``embedding_text`` (float32, unit norm; null when exported without an encoder
+  ``label``, ``direct`` / ``dry`` (mono FLAC) and ``wet`` (4-channel FLAC; null when the export leaves it
+  out) references, the event's ``azimuth``, ``elevation``, ``distance``, ``snr_db``, ``onset``, ``length``
+  (samples), ``direct_sample``, the ``rt60`` (s) and ``drr_db`` of its RIR, and its query: ``query_text``,
+  ``query_text_source``, ``query_audio`` (bank, path and sha256 of the audio query clip, or null),
+  ``query_audio_clip`` (the bytes of the clip the audio query plays — the query clip, or the target's own clip
+  when its class has no other — exactly as its bank stores them, so they hash to its sha256 and a user
+  without the banks can play or embed it), ``query_recipe`` (JSON), plus the embeddings ``embedding_target``
+  (the target clip), ``embedding_audio_query`` and ``embedding_text`` (float32, unit norm; null when exported without an encoder
   or when the target has no such query).
 - ``events``: per event of the row (targets and interferers) its role, label, placement, level and inputs.
 - ``metadata_json``: the renderer's metadata (clip gain, noise level, room); ``row_json``: the manifest row
@@ -25,7 +28,7 @@ import re
 
 import pyarrow as pa
 
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2  # 2: query_audio_clip, rt60, drr_db; wet may be null (version 1 shards still read)
 INDEX_NAME = "shards.json"
 CARD_NAME = "README.md"
 DATA_DIR = "data"
@@ -53,9 +56,12 @@ TARGET = pa.struct(
         ("onset", pa.int64()),
         ("length", pa.int64()),
         ("direct_sample", pa.int64()),
+        ("rt60", pa.float64()),
+        ("drr_db", pa.float64()),
         ("query_text", pa.string()),
         ("query_text_source", pa.string()),
         ("query_audio", _REF),
+        ("query_audio_clip", pa.binary()),
         ("query_recipe", pa.string()),
         ("embedding_target", _VECTOR),
         ("embedding_audio_query", _VECTOR),

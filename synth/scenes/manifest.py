@@ -66,6 +66,15 @@ def row_sha256(row: dict) -> str:
     return hashlib.sha256(json.dumps(row, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+def audio_query_ref(ev: dict) -> dict:
+    """The clip a target's audio query plays: the manifest's query clip, or the target's own clip when its
+    class has no other clip in the split (the sampler records ``null`` then)."""
+    query = ev.get("query")
+    if not query:
+        raise ValueError(f"target event {ev.get('label')!r} has no query; sample manifests with queries")
+    return query.get("audio") or ev["source"]
+
+
 def _require(obj: dict, keys: Iterable[str], where: str) -> None:
     missing = [k for k in keys if k not in obj]
     if missing:

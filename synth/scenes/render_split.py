@@ -13,6 +13,7 @@ them; the output folder needs to be visible to the driver only, the banks to eve
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -44,12 +45,26 @@ def encode_flac(wave, sample_rate: int) -> bytes:
     return buf.getvalue()
 
 
-def encoded_files(rendered: RenderedMixture) -> dict[str, bytes]:
-    """File name -> encoded bytes for a rendered mixture."""
+REFERENCES = ("direct", "dry", "wet")
+
+
+def check_references(references: tuple[str, ...] | list[str] | None) -> tuple[str, ...] | None:
+    """``references`` in canonical order (None: all of them); refuses unknown names or an empty choice."""
+    if references is None:
+        return None
+    unknown = sorted(set(references) - set(REFERENCES))
+    if unknown or not references:
+        raise ValueError(f"references must be some of {list(REFERENCES)}, got {list(references)}")
+    return tuple(r for r in REFERENCES if r in references)
+
+
+def encoded_files(rendered: RenderedMixture, references: tuple[str, ...] | None = None) -> dict[str, bytes]:
+    """File name -> encoded bytes for a rendered mixture (``references``: which reference files; None: all;
+    only those are built)."""
     files = {"mixture.flac": encode_flac(rendered.mixture, rendered.sample_rate)}
     for k, refs in enumerate(rendered.references):
-        for name, wave in refs.items():
-            files[f"target{k}_{name}.flac"] = encode_flac(wave, rendered.sample_rate)
+        for name in references or REFERENCES:
+            files[f"target{k}_{name}.flac"] = encode_flac(refs[name], rendered.sample_rate)
     return files
 
 
@@ -66,7 +81,7 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     return i, n
 
 
-def _finished(folder: Path, digest: str) -> bool:
+def _finished(folder: Path, digest: str, references: tuple[str, ...] | None = None) -> bool:
     meta_path = folder / META_NAME
     if not meta_path.is_file():
         return False
@@ -74,7 +89,7 @@ def _finished(folder: Path, digest: str) -> bool:
         meta = json.loads(meta_path.read_text())
     except json.JSONDecodeError:
         return False
-    if meta.get("row_sha256") != digest:
+    if meta.get("row_sha256") != digest or meta.get("references", list(REFERENCES)) != list(references or REFERENCES):
         return False
     files = meta.get("files", {})
     return bool(files) and all((folder / n).is_file() and sha256_file(folder / n) == h for n, h in files.items())
@@ -93,46 +108,54 @@ def _init_worker(bank_paths: list[str]) -> None:
     _RENDERER = renderer_for(bank_paths)
 
 
-def encode_row(renderer: Renderer, row: dict) -> tuple[dict[str, bytes], dict]:
+def encode_row(renderer: Renderer, row: dict, references: tuple[str, ...] | None = None
+               ) -> tuple[dict[str, bytes], dict]:  # fmt: skip
     """Render one row and encode it: (file name -> FLAC bytes, the renderer's metadata)."""
     rendered = renderer.render(row)
-    return encoded_files(rendered), rendered.metadata
+    return encoded_files(rendered, references), rendered.metadata
 
 
-def _encode_job(row: dict) -> tuple[dict[str, bytes], dict]:
+def _encode_job(job: tuple[dict, tuple[str, ...] | None]) -> tuple[dict[str, bytes], dict]:
     assert _RENDERER is not None
-    return encode_row(_RENDERER, row)
+    return encode_row(_RENDERER, *job)
 
 
 def iter_encoded(rows: list[dict], bank_paths: list[str], *, engine: str = "local", workers: int | None = 1,
-                 address: str | None = None) -> Iterator[tuple[dict[str, bytes], dict]]:  # fmt: skip
+                 address: str | None = None, references: tuple[str, ...] | None = None
+                 ) -> Iterator[tuple[dict[str, bytes], dict]]:  # fmt: skip
     """``encode_row`` of each row, in order: in this process, a local process pool, or as Ray tasks."""
     paths = [str(Path(p).resolve()) for p in bank_paths]
+    references = check_references(references)
     if engine == "ray":
         from foabench.synth.scenes.ray_engine import ray_map
 
-        yield from ray_map(renderer_for, encode_row, rows, setup_args=(paths,), workers=workers, address=address)
+        encode = functools.partial(encode_row, references=references)
+        yield from ray_map(renderer_for, encode, rows, setup_args=(paths,), workers=workers, address=address)
     elif engine != "local":
         raise ValueError(f"unknown engine {engine!r} (use local or ray)")
     elif (workers or 1) <= 1:
         renderer = renderer_for(paths)
         for row in rows:
-            yield encode_row(renderer, row)
+            yield encode_row(renderer, row, references)
     else:
         with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(paths,)) as pool:
-            yield from pool.map(_encode_job, rows, chunksize=2)
+            yield from pool.map(_encode_job, [(row, references) for row in rows], chunksize=2)
 
 
-def _render_one(job: tuple[dict, str, bool]) -> tuple[str, str, list[str]]:
+Job = tuple[dict, str, bool, "tuple[str, ...] | None"]  # (row, out folder, verify, references)
+
+
+def _render_one(job: Job) -> tuple[str, str, list[str]]:
     """Render (or verify) one row; returns (row id, status, problems)."""
-    row, out, verify = job
+    row, out, verify, references = job
     assert _RENDERER is not None
-    if not verify and _finished(Path(out) / row["id"], row_sha256(row)):
+    if not verify and _finished(Path(out) / row["id"], row_sha256(row), references):
         return row["id"], "skipped", []
-    return _store(row, Path(out), verify, *encode_row(_RENDERER, row))
+    return _store(row, Path(out), verify, *encode_row(_RENDERER, row, references), references=references)
 
 
-def _store(row: dict, out: Path, verify: bool, files: dict[str, bytes], metadata: dict) -> tuple[str, str, list[str]]:
+def _store(row: dict, out: Path, verify: bool, files: dict[str, bytes], metadata: dict,
+           references: tuple[str, ...] | None = None) -> tuple[str, str, list[str]]:  # fmt: skip
     """Write one encoded row to ``out/<row id>/`` (``meta.json`` last), or with ``verify`` compare it."""
     folder = out / row["id"]
     digest = row_sha256(row)
@@ -154,6 +177,8 @@ def _store(row: dict, out: Path, verify: bool, files: dict[str, bytes], metadata
     for name, data in files.items():
         atomic_write_bytes(folder / name, data)
     meta = {**metadata, "row_sha256": digest, "files": hashes}
+    if references is not None:
+        meta["references"] = list(references)
     atomic_write_text(folder / META_NAME, json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return row["id"], "rendered", []
 
@@ -213,24 +238,25 @@ class RenderReport:
     problems: list[str] = field(default_factory=list)
 
 
-def _run_ray(jobs: list[tuple[dict, str, bool]], bank_paths: list[str], workers: int | None,
+def _run_ray(jobs: list[Job], bank_paths: list[str], workers: int | None,
              address: str | None) -> Iterator[tuple[str, str, list]]:  # fmt: skip
     """The Ray engine: the driver skips finished rows, Ray tasks encode the rest, the driver writes the bytes."""
     todo = []
     for job in jobs:
-        row, out, verify = job
-        if not verify and _finished(Path(out) / row["id"], row_sha256(row)):
+        row, out, verify, references = job
+        if not verify and _finished(Path(out) / row["id"], row_sha256(row), references):
             yield row["id"], "skipped", []
         else:
             todo.append(job)
     if not todo:
         return
-    encoded = iter_encoded([j[0] for j in todo], bank_paths, engine="ray", workers=workers, address=address)
-    for (row, out, verify), (files, metadata) in zip(todo, encoded, strict=True):
-        yield _store(row, Path(out), verify, files, metadata)
+    encoded = iter_encoded([j[0] for j in todo], bank_paths, engine="ray", workers=workers, address=address,
+                           references=todo[0][3])  # fmt: skip
+    for (row, out, verify, references), (files, metadata) in zip(todo, encoded, strict=True):
+        yield _store(row, Path(out), verify, files, metadata, references)
 
 
-def _run(jobs: list[tuple[dict, str, bool]], bank_paths: list[str], workers: int) -> Iterator[tuple[str, str, list]]:
+def _run(jobs: list[Job], bank_paths: list[str], workers: int) -> Iterator[tuple[str, str, list]]:
     if workers <= 1:
         _init_worker(bank_paths)
         yield from map(_render_one, jobs)
@@ -251,11 +277,14 @@ def render_manifest(
     engine: str = "local",
     address: str | None = None,
     overwrite: bool = False,
+    references: tuple[str, ...] | list[str] | None = None,
 ) -> RenderReport:
     """Render (or, with ``verify``, re-render and compare) the rows of one shard of a manifest.
 
     The folder is claimed for the manifest first (:func:`claim_render_folder`): a folder holding another
-    manifest's mixtures is refused unless ``overwrite``, which removes them.
+    manifest's mixtures is refused unless ``overwrite``, which removes them. ``references``: which reference
+    files each target gets (None: direct, dry and wet); ``meta.json`` records a choice, and a mixture rendered
+    with another choice is rendered again.
 
     ``engine`` is ``local`` (``workers`` processes, default up to 4) or ``ray`` (``workers`` concurrent Ray tasks,
     default every CPU of the cluster at ``address``, or of a local Ray instance when ``address`` is None)."""
@@ -274,7 +303,8 @@ def render_manifest(
     if engine == "local":
         workers = workers if workers is not None else min(4, os.cpu_count() or 1)
     out.mkdir(parents=True, exist_ok=True)
-    jobs = [(r, str(out), verify) for r in rows]
+    references = check_references(references)
+    jobs = [(r, str(out), verify, references) for r in rows]
     report = RenderReport()
     desc = f"{'verify' if verify else 'render'} {m.split}" + (f" shard {i}/{n}" if n > 1 else "")
     paths = [str(Path(p).resolve()) for p in bank_paths]
