@@ -31,8 +31,8 @@ from foabench.synth.audio_io import atomic_write_bytes, atomic_write_text  # noq
 from foabench.synth.banks.bank_set import BankSet  # noqa: E402
 from foabench.synth.cli_args import positive_int  # noqa: E402
 from foabench.synth.scenes.manifest import read_manifest  # noqa: E402
-from foabench.synth.scenes.render import Renderer  # noqa: E402
-from foabench.synth.scenes.render_split import REFERENCES, encode_flac  # noqa: E402
+from foabench.synth.scenes.render import REFERENCES, Renderer  # noqa: E402
+from foabench.synth.scenes.render_split import encode_flac  # noqa: E402
 
 
 def _one(renderer: Renderer, row: dict, references: tuple[str, ...], scratch: Path) -> tuple[float, float, float]:

@@ -15,6 +15,7 @@ import sys
 from foabench import synth
 from foabench.benchmark import eval_cli, leaderboard_cli, train_cli
 from foabench.benchmark.published import cli as published_cli
+from foabench.benchmark.references import cli as references_cli
 from foabench.manifests import cli as manifests_cli
 from foabench.manifests import hf_cli
 from foabench.synth import cli as bank_cli
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     eval_cli.register(sub)
     leaderboard_cli.register(sub)
     published_cli.register(sub)
+    references_cli.register(sub)
     from foabench.benchmark import demo
 
     demo.register(sub)

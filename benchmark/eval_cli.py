@@ -36,11 +36,18 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shipped_names() -> str:
+    from foabench.benchmark.references import shipped
+
+    return ", ".join(shipped()) or "none shipped yet"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "eval",
         help="evaluate a separator on a split: one result row per (mixture, target, query type)",
         description="SPEC: MODEL:RUN (bsast, bsast-w, resunet or run; a run folder or a .pt checkpoint), "
+        f"reference:NAME (a shipped reference checkpoint: {_shipped_names()}; reference:list describes them), "
         "module:Class, package.module:Class or file.py:Class (your own separator), or a baseline: mixture, oracle-irm, "
         "oracle-mwf, cardioid|hypercardioid|max-re|mpdr:oracle|query.",
     )

@@ -12,6 +12,7 @@ Three sources give :func:`foabench.benchmark.evaluate.evaluate_separator` the sa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,7 +148,7 @@ class ShardInputs(EvalInputs):
         entry = index["splits"][split]
         rows = []
         for shard in entry["shards"]:
-            rows += [_json(t) for t in pq.read_table(self.folder / shard["file"], columns=["row_json"])["row_json"]
+            rows += [json.loads(t) for t in pq.read_table(self.folder / shard["file"], columns=["row_json"])["row_json"]
                      .to_pylist()]  # fmt: skip
         if len(rows) != entry["num_rows"]:
             raise InputsError(f"{folder}: split {split!r} holds {len(rows)} rows, its index says {entry['num_rows']}")
@@ -196,12 +197,6 @@ class ShardInputs(EvalInputs):
         if (row["id"], event) not in self._rirs:
             self._row(row["id"])
         return self._rirs.get((row["id"], event), (None, None))
-
-
-def _json(text: str) -> dict:
-    import json
-
-    return json.loads(text)
 
 
 def open_inputs(split: str | None, bank_paths: list[str], benchmark: str | None = None, hf: str | None = None,

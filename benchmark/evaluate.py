@@ -44,7 +44,7 @@ from foabench.benchmark.breakdowns import summarize_rows
 from foabench.benchmark.eval_inputs import EvalInputs, InputsError, open_inputs
 from foabench.benchmark.metrics import score
 from foabench.benchmark.result_rows import read_result_rows
-from foabench.benchmark.separator import QueryBatch, SeparatorContext, is_oracle
+from foabench.benchmark.separator import QueryBatch, SeparatorContext, SeparatorError, is_oracle
 from foabench.benchmark.separator_code import code_fingerprint
 from foabench.benchmark.separator_spec import load_separator
 from foabench.synth.audio_io import AudioError, atomic_write_text, write_audio_atomic
@@ -277,7 +277,12 @@ def evaluate_separator(
     if not _needs_encoder(sep):
         encoder = None
     elif encoder is None:
-        encoder = open_encoder(settings.encoder)
+        encoder = open_encoder(getattr(sep, "encoder_folder", None) or settings.encoder)
+    trained_with = getattr(sep, "encoder_hash", None)
+    if encoder is not None and trained_with and encoder.hash != trained_with:
+        raise SeparatorError(f"{settings.separator} was trained with query encoder {trained_with[:12]}…, the "
+                             f"evaluation's encoder is {encoder.hash[:12]}…: its queries would be meaningless to it "
+                             "(pass the encoder it was trained with, --encoder)")  # fmt: skip
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
     prov = provenance(settings, sep, inputs, encoder)

@@ -7,8 +7,10 @@
   with ``**kwargs`` (``--separator-args`` JSON); no change to foabench needed. A module name is looked up in
   the current folder first, then in the environment (foabench itself owns only the name ``foabench``, so a
   user's ``model.py`` or ``benchmark/`` is never shadowed); a file may import the modules beside it.
-  ``bsast``, ``bsast-w``, ``resunet`` and ``run`` name trained runs: for a module of one of these names,
-  give its file (``./run.py:Class``);
+  ``bsast``, ``bsast-w``, ``resunet``, ``run`` and ``reference`` name trained runs: for a module of one of these
+  names, give its file (``./run.py:Class``);
+- ``reference:NAME`` — a shipped reference checkpoint (:mod:`foabench.benchmark.references`; ``reference:list``
+  lists them), evaluated with the query encoder shipped beside it;
 - ``RUN`` or ``RUN/checkpoints/X.pt`` with a model prefix (``bsast:``, ``bsast-w:``, ``resunet:``, or
   ``run:`` for any model) — a model trained by ``foabench train``;
 - a built-in baseline name from :data:`foabench.benchmark.baseline_separators.BASELINES` (``mixture``, ``oracle-irm``,
@@ -29,6 +31,7 @@ import torch
 from foabench.benchmark.separator import QueryBatch, SeparatorContext, SeparatorError, check_separator
 
 TRAINED_PREFIXES = ("bsast", "bsast-w", "resunet", "run")
+REFERENCE_PREFIX = "reference"
 
 
 class TrainedSeparator:
@@ -44,6 +47,10 @@ class TrainedSeparator:
         self.n_channels = int(self.model.config.n_channels)
         self.name = f"{self.info['settings']['model']}-{self.info['settings']['config']}"
         self.device = torch.device(device)
+        #: the query encoder the model was trained with: evaluation refuses another one
+        self.encoder_hash: str | None = self.info.get("encoder_hash")
+        #: where that encoder is, when it ships with the model (references); None: the caller's --encoder
+        self.encoder_folder: str | None = None
 
     def setup(self, context: SeparatorContext) -> None:
         self.device = context.device
@@ -102,6 +109,20 @@ def _import_class(spec: str):
         raise SeparatorError(f"{spec}: module {target!r} ({getattr(module, '__file__', '?')}) has no {attr!r}") from exc
 
 
+def _load_reference(name: str, device: str) -> TrainedSeparator:
+    from foabench.benchmark.references import ENCODER, ReferenceError, format_list, reference_checkpoint
+
+    if name == "list":
+        raise SeparatorError("shipped references:\n" + format_list())
+    try:
+        sep = TrainedSeparator(reference_checkpoint(name), device)
+    except ReferenceError as exc:
+        raise SeparatorError(str(exc)) from exc
+    sep.name = f"reference:{name}"
+    sep.encoder_folder = str(ENCODER)
+    return sep
+
+
 def load_separator(spec: str, kwargs: dict | None = None, device: str = "cpu") -> Any:
     """A separator from a spec (see the module docstring); ``kwargs`` go to an imported class."""
     from foabench.benchmark.baseline_separators import BASELINES, make_baseline
@@ -110,6 +131,8 @@ def load_separator(spec: str, kwargs: dict | None = None, device: str = "cpu") -
     prefix, sep_char, rest = spec.partition(":")
     if spec in BASELINES:
         return check_separator(make_baseline(spec, **kwargs), spec)
+    if prefix == REFERENCE_PREFIX and sep_char:
+        return _load_reference(rest, device)
     if sep_char and prefix in TRAINED_PREFIXES:
         sep = TrainedSeparator(rest, device)
         model = sep.info["settings"]["model"]
@@ -127,7 +150,7 @@ def load_separator(spec: str, kwargs: dict | None = None, device: str = "cpu") -
         return check_separator(sep, spec)
     known = ", ".join(sorted(BASELINES))
     raise SeparatorError(
-        f"unknown separator {spec!r}: use MODEL:RUN (MODEL in {', '.join(TRAINED_PREFIXES)}), "
+        f"unknown separator {spec!r}: use MODEL:RUN (MODEL in {', '.join(TRAINED_PREFIXES)}), reference:NAME, "
         f"module:Class (a module of the current folder or the environment), path/to/file.py:Class, "
         f"or a baseline ({known})"
     )

@@ -8,9 +8,34 @@ import json
 from foabench.synth.cli_args import non_negative_int, positive_float, positive_int
 
 
+def _apply_recipe(args: argparse.Namespace) -> None:
+    """Fill every option left at its default from ``--recipe``, and banks/spec/val from ``--benchmark``."""
+    from pathlib import Path
+
+    from foabench.benchmark.references import load_recipe
+
+    parser = args.parser
+    if args.recipe:
+        for key, value in load_recipe(args.recipe).items():
+            if key == "description":
+                continue
+            if key in ("model_overrides", "query_recipe"):
+                value = json.dumps(value)
+            if getattr(args, key) == parser.get_default(key):
+                setattr(args, key, value)
+    if args.benchmark:
+        folder = Path(args.benchmark)
+        if not (folder / "benchmark.json").is_file():
+            raise ValueError(f"{folder} is not a built benchmark (`foabench benchmark build NAME --out {folder}`)")
+        args.banks = [str(folder / "banks")]
+        args.spec = str(folder / "scene_spec.yaml")
+        args.val = args.val or str(folder / "manifests" / "val.jsonl")
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from foabench.benchmark.train import TrainSettings, train
 
+    _apply_recipe(args)
     overrides = json.loads(args.model_overrides) if args.model_overrides else {}
     settings = TrainSettings(
         out=args.out, banks=args.banks, model=args.model, config=args.config, model_overrides=overrides,
@@ -19,6 +44,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         l1_weight=args.l1_weight, loss=args.loss,
         workers=args.workers, val_every=args.val_every, ckpt_every=args.ckpt_every, log_every=args.log_every,
         encoder=args.encoder, cache=args.cache,
+        query_recipe=json.loads(args.query_recipe) if args.query_recipe else {}, threads=args.threads,
+        compile=args.compile, max_minutes=args.max_minutes,
     )  # fmt: skip
     metrics = train(settings, resume=args.resume, progress=not args.no_progress)
     if metrics:
@@ -44,6 +71,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--banks", nargs="+", default=["foabench-data/banks"], help="bank folders")
     p.add_argument("--val", default=None, help="validation manifest (default: no validation)")
     p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--recipe", default=None, metavar="NAME|FILE",
+                   help="a recipe (shipped: bsast-tiny, bsast-w-tiny, resunet-tiny; or a YAML file of these "
+                        "options): sets every option not given on the command line")  # fmt: skip
+    p.add_argument(
+        "--benchmark",
+        default=None,
+        metavar="DIR",
+        help="train on a built benchmark's training groups: its banks, scene spec and val split",
+    )
     p.add_argument("--spec", default="tiny", help="scene spec of the training stream (default tiny)")
     p.add_argument("--split", default="train", help="split of the scene spec the training stream draws from")
     p.add_argument("--seed", type=int, default=0, help="seed of the model and of the scene stream")
@@ -70,6 +106,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--log-every", type=positive_int, default=10, help="log to metrics.jsonl every N steps")
     p.add_argument("--encoder", default="foabench-data/encoders/builtin", help="query encoder")
     p.add_argument("--cache", default="foabench-data/embeddings", help="embedding cache")
+    p.add_argument(
+        "--query-recipe",
+        default=None,
+        help='JSON fields replacing those of every row\'s pseudo-query recipe, e.g. {"sigma": 0.05}',
+    )
+    p.add_argument(
+        "--threads", type=non_negative_int, default=0, help="torch threads of the training process (0: one per core)"
+    )
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the transformer blocks (faster steps after a ~40 s first step)",
+    )
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        default=0.0,
+        help="stop after this many minutes of training, with a checkpoint and a validation (0: none)",
+    )
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.set_defaults(func=_cmd_train)
+    p.set_defaults(func=_cmd_train, parser=p)

@@ -92,11 +92,13 @@ class DynamicMixDataset(Dataset):
 
     Only the trained target's ``direct`` reference is read, so the renderer never builds ``dry`` or ``wet``."""
 
-    def __init__(self, stream: SceneStream, bank_paths: list[str], table: QueryTable, n_channels: int):
+    def __init__(self, stream: SceneStream, bank_paths: list[str], table: QueryTable, n_channels: int,
+                 recipe_override: dict | None = None):  # fmt: skip
         self.stream = stream
         self.holder = _RendererHolder([str(p) for p in bank_paths])
         self.table = table
         self.n_channels = n_channels
+        self.recipe_override = dict(recipe_override or {})  # replaces the rows' recipe fields (not its seed)
 
     def __len__(self) -> int:
         return 2**62
@@ -110,7 +112,8 @@ class DynamicMixDataset(Dataset):
         ev = targets[k]
         query = ev["query"]
         caption = self.table.text.get(query["text"]) if query.get("text_source") == "caption" else None
-        q = apply_recipe(query["recipe"], self.table.audio_of(ev["source"]), caption)
+        recipe = {**query["recipe"], **self.recipe_override, "seed": query["recipe"]["seed"]}
+        q = apply_recipe(recipe, self.table.audio_of(ev["source"]), caption)
         mixture = channels_of(rendered.mixture, self.n_channels)
         target = rendered.references[k]["direct"]
         return (torch.from_numpy(mixture), torch.from_numpy(target), torch.from_numpy(np.asarray(q, np.float32)),
@@ -131,10 +134,13 @@ class StreamSampler(Sampler[int]):
 
 
 class ManifestDataset(Dataset):
-    """Every target of a fixed manifest: ``(mixture, direct, audio query, text query, mixture W)`` plus keys."""
+    """Every target of a fixed manifest: ``(mixture, direct, audio query, text query, mixture W)`` plus keys, and
+    ``swap_query``: the audio query of another target of another class (the swap test: a separator that uses its
+    query must do worse with it)."""
 
     def __init__(self, rows: list[dict], bank_paths: list[str], table: QueryTable, n_channels: int):
         self.items = [(row, k) for row in rows for k, e in enumerate(row["events"]) if e["role"] == "target"]
+        self.swap = [swap_partner(self.items, i) for i in range(len(self.items))]
         self.holder = _RendererHolder([str(p) for p in bank_paths])
         self.table = table
         self.n_channels = n_channels
@@ -150,6 +156,9 @@ class ManifestDataset(Dataset):
         audio_ref = ev["query"].get("audio") or ev["source"]  # no other clip of the class: its own clip
         audio_q = self.table.audio_of(audio_ref)
         text_q = self.table.text[ev["query"]["text"]]
+        partner_row, partner_k = self.items[self.swap[index]]
+        partner = partner_row["events"][partner_k]
+        swap_q = self.table.audio_of(partner["query"].get("audio") or partner["source"])
         return {
             "key": f"{row['id']}/{k}",
             "mixture": torch.from_numpy(channels_of(rendered.mixture, self.n_channels)),
@@ -157,4 +166,17 @@ class ManifestDataset(Dataset):
             "w": torch.from_numpy(np.ascontiguousarray(rendered.mixture[:, 0])),
             "audio_query": torch.from_numpy(np.asarray(audio_q, np.float32)),
             "text_query": torch.from_numpy(np.asarray(text_q, np.float32)),
+            "swap_query": torch.from_numpy(np.asarray(swap_q, np.float32)),
         }
+
+
+def swap_partner(items: list[tuple[dict, int]], index: int) -> int:
+    """The first target from half-way round the list on whose class differs from item ``index``'s (itself if
+    every target has its class)."""
+    label = items[index][0]["events"][items[index][1]]["label"]
+    n = len(items)
+    for step in range(n // 2, n // 2 + n):
+        j = (index + step) % n
+        if items[j][0]["events"][items[j][1]]["label"] != label:
+            return j
+    return index

@@ -51,8 +51,8 @@ from foabench.manifests.hf_schema import (
 from foabench.synth.audio_io import atomic_write_text, sha256_file
 from foabench.synth.banks.bank_set import BankSet
 from foabench.synth.scenes.manifest import Manifest, audio_query_ref, read_manifest, row_sha256
-from foabench.synth.scenes.render import Renderer
-from foabench.synth.scenes.render_split import encode_row, iter_encoded
+from foabench.synth.scenes.render import REFERENCES, Renderer
+from foabench.synth.scenes.render_split import check_references, encode_row, iter_encoded
 
 DEFAULT_SHARD_MB = 500.0
 DEFAULT_ENCODER = "foabench-data/encoders/builtin"
@@ -243,7 +243,7 @@ def plan_shards(sizes: list[float], target_bytes: float) -> list[list[int]]:
     return shards
 
 
-def size_model(renderer: Renderer, rows: list[dict], references: tuple[str, ...] = ("direct", "dry", "wet")) -> dict:
+def size_model(renderer: Renderer, rows: list[dict], references: tuple[str, ...] = REFERENCES) -> dict:
     """Encoded bytes per frame of a mixture and of one target's references, measured on the first rows."""
     frames = mixture = target_frames = size = 0
     for row in rows[:PLAN_ROWS]:
@@ -268,7 +268,7 @@ def _plan(sp: _Split, renderer: Renderer, target_bytes: float, dim: int, referen
     for i, positions in enumerate(sp.shards):
         key = {"export_version": EXPORT_VERSION, "file": shard_name(sp.name, i, n), "provenance": sp.provenance,
                "rows": [row_sha256(sp.rows[p]) for p in positions]}  # fmt: skip
-        if references != ("direct", "dry", "wet"):
+        if references != REFERENCES:
             key["references"] = list(references)
         sp.keys.append(hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest())
 
@@ -362,7 +362,7 @@ def export_hf(
     pretty_name: str | None = None,
     progress: bool = True,
     overwrite: bool = False,
-    references: tuple[str, ...] = ("direct", "dry", "wet"),
+    references: tuple[str, ...] = REFERENCES,
     benchmark: dict | None = None,
 ) -> ExportReport:
     """Export manifests (one per split) to parquet shards under ``out`` with ``shards.json`` and ``README.md``.
@@ -387,9 +387,12 @@ def export_hf(
     banks = BankSet.open(paths)
     embedder = _Embedder(encoder, cache, banks) if encoder else None
     enc_info = embedder.info if embedder else None
-    if set(references) - {"direct", "dry", "wet"} or not {"direct", "dry"} <= set(references):
+    try:
+        references = check_references(references)
+    except ValueError as exc:
+        raise ExportError(str(exc)) from exc
+    if not {"direct", "dry"} <= set(references):
         raise ExportError(f"references must include direct and dry (and may include wet), got {list(references)}")
-    references = tuple(r for r in ("direct", "dry", "wet") if r in references)
     splits = _open_splits(manifests, banks, enc_info)
     out = Path(out)
     previous = _previous_index(out)

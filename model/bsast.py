@@ -16,7 +16,12 @@ Pipeline (shapes for B items, C channels, T frames, F bins, N bands, D features)
 4. ``depth`` tri-axial blocks: RoPE self-attention along time, bands, channels, with FFNs
    (``model/layers.py``), then a final RMSNorm.
 5. Spectrum estimation: per band, ``Linear(D, h) -> tanh -> Linear(h, 4 F_n) -> GLU`` predicts the band's
-   target real/imag spectrum ``(F_n, 2)`` *directly* (no mask on the mixture) for every channel.
+   target real/imag spectrum ``(F_n, 2)`` *directly* (no mask on the mixture) for every channel
+   (``output: spectrum``, the paper's choice). With ``output: mask`` the same heads predict, per channel, a
+   complex filter ``M_c`` on that channel's mixture spectrum, and the estimate is the filter-and-sum
+   ``sum_c M_c X_c`` (a learned per-bin beamformer; for the W-only model an ordinary complex mask), as
+   BS-RoFormer, AudioSep and the DCASE 2025 baseline predict masks rather than spectra; steps 6 and the band
+   rescaling do not apply (a filter is level-free), step 7 still adds W, so the filters start at "W alone".
 6. Channel merge (the paper names a "channel-merge module" without details; ``channel_merge``):
 
    - ``attention`` (default): attention pooling over channels. Per (item, frame, band) a score
@@ -56,26 +61,54 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
+from foabench.model.band_groups import DEFAULT_GROUPS, batched_linear, make_groups, pad_rows
 from foabench.model.bsast_config import BSASTConfig, get_config
 from foabench.model.common import SeparatorModel, resolve_config
-from foabench.model.layers import FiLM, RMSNorm, TriAxialBlock
+from foabench.model.layers import AxialAttention, FiLM, RMSNorm, TriAxialBlock
 from foabench.model.stft import STFT
 
 
 class BandSplitEncoder(nn.Module):
-    """``(B, C, T, F, 2)`` spectra -> ``Z`` ``(B, C, T, N, D)`` and the per-token RMS ``(B, C, T, N)``."""
+    """``(B, C, T, F, 2)`` spectra -> ``Z`` ``(B, C, T, N, D)`` and the per-token RMS ``(B, C, T, N)``.
 
-    def __init__(self, bands: list[tuple[int, int]], dim: int, eps: float = 1e-8) -> None:
+    ``forward`` runs the bands in a few padded groups (``model/band_groups.py``); ``reference`` is the
+    band-by-band loop it must equal (kept as the test oracle). Both use the same per-band parameters."""
+
+    def __init__(self, bands: list[tuple[int, int]], dim: int, eps: float = 1e-8,
+                 n_groups: int = DEFAULT_GROUPS) -> None:  # fmt: skip
         super().__init__()
         self.bands = bands
         self.eps = eps
         sizes = [2 * (b - a) for a, b in bands]
         self.gains = nn.ParameterList(nn.Parameter(torch.ones(s)) for s in sizes)
         self.proj = nn.ModuleList(nn.Linear(s, dim) for s in sizes)
+        self.groups = make_groups(bands, n_groups)
+        pad = 2 * bands[-1][1]  # index of the zero column appended to the flattened spectrum
+        for k, g in enumerate(self.groups):
+            self.register_buffer(f"_gather{k}", g.gather_index(pad), persistent=False)
+            self.register_buffer(f"_numbers{k}", torch.tensor([2.0 * s for s in g.sizes]), persistent=False)
 
     def forward(self, spec: Tensor) -> tuple[Tensor, Tensor]:
+        lead = spec.shape[:-2]
+        x = F.pad(spec.flatten(-2).float(), (0, 1)).reshape(-1, 2 * spec.shape[-2] + 1)  # (M, 2F + 1)
+        zs, rmss = [], []
+        for k, g in enumerate(self.groups):
+            xg = x.index_select(-1, getattr(self, f"_gather{k}")).view(x.shape[0], len(g.bands), 2 * g.width)
+            rms = (xg.pow(2).sum(-1) / getattr(self, f"_numbers{k}") + self.eps).sqrt()  # (M, n)
+            # (x / rms * gain) W^T + b  ==  (x (gain W^T)) / rms + b: the scaling stays off the padded input
+            weight = torch.stack([pad_rows(self.proj[b].weight.t() * self.gains[b][:, None], 2 * g.width)
+                                  for b in g.bands])  # fmt: skip
+            bias = torch.stack([self.proj[b].bias for b in g.bands])
+            zs.append(batched_linear(xg, weight) / rms[..., None] + bias)
+            rmss.append(rms)
+        n = len(self.bands)
+        return torch.cat(zs, dim=1).reshape(*lead, n, -1), torch.cat(rmss, dim=1).reshape(*lead, n)
+
+    def reference(self, spec: Tensor) -> tuple[Tensor, Tensor]:
+        """The band-by-band computation ``forward`` batches (test oracle)."""
         zs, rmss = [], []
         for (a, b), gain, proj in zip(self.bands, self.gains, self.proj, strict=True):
             x = spec[:, :, :, a:b, :].flatten(-2).float()  # (B, C, T, 2 F_n)
@@ -93,9 +126,13 @@ class SpectrumEstimator(nn.Module):
     ``<est, ref>`` away from zero in whichever direction it starts, so a random initial output of the
     wrong sign gets locked in as an inverted estimate that the L1 term cannot pull back through zero. From
     silence, the first steps are driven by the L1 term alone and start with the right sign.
+
+    :meth:`grouped` runs the bands in the padded groups of ``model/band_groups.py``; :meth:`band` is one band's
+    MLP (the reference path).
     """
 
-    def __init__(self, bands: list[tuple[int, int]], dim: int, hidden: int) -> None:
+    def __init__(self, bands: list[tuple[int, int]], dim: int, hidden: int,
+                 n_groups: int = DEFAULT_GROUPS) -> None:  # fmt: skip
         super().__init__()
         self.sizes = [b - a for a, b in bands]
         self.mlps = nn.ModuleList(
@@ -106,10 +143,43 @@ class SpectrumEstimator(nn.Module):
             last = mlp[2]
             nn.init.zeros_(last.weight[: last.out_features // 2])
             nn.init.zeros_(last.bias[: last.out_features // 2])
+        self.groups = make_groups(bands, n_groups)
+        for k, g in enumerate(self.groups):
+            self.register_buffer(f"_valid{k}", g.valid_index(), persistent=False)
 
     def band(self, n: int, z: Tensor) -> Tensor:
         y = self.mlps[n](z)
         return y.reshape(*y.shape[:-1], self.sizes[n], 2)
+
+    def grouped(self, z: Tensor, gain: Tensor | None, channel_dim: int | None) -> Tensor:
+        """Every band's output, times ``gain`` (None: 1), summed over ``channel_dim`` (None: no sum), in bin
+        order: ``z`` ``(..., N, D)``, ``gain`` ``(..., N)`` -> ``(..., F, 2)`` float32 (``...`` less the summed
+        axis)."""
+        out = []
+        for k, g in enumerate(self.groups):
+            first = [self.mlps[b][0] for b in g.bands]
+            last = [self.mlps[b][2] for b in g.bands]
+            w1 = torch.stack([m.weight.t() for m in first])  # (n, D, h)
+            b1 = torch.stack([m.bias for m in first])
+            h = torch.tanh(batched_linear(z[..., g.bands.start : g.bands.stop, :], w1, b1))
+            w2 = torch.stack([_glu_padded(m.weight, 2 * g.width).t() for m in last])  # (n, h, 4 W)
+            b2 = torch.stack([_glu_padded(m.bias, 2 * g.width) for m in last])
+            y = F.glu(batched_linear(h, w2, b2), dim=-1).float()  # (..., n, 2 W), zero where padded
+            g_gain = None if gain is None else gain[..., g.bands.start : g.bands.stop].float()
+            if channel_dim == 1 and y.dim() == 5 and g_gain is not None:  # weight and sum channels in one product
+                y = torch.einsum("bctnw,bctn->btnw", y, g_gain)
+            else:
+                y = y if g_gain is None else y * g_gain[..., None]
+                y = y if channel_dim is None else y.sum(channel_dim)
+            out.append(y.flatten(-2).index_select(-1, getattr(self, f"_valid{k}")))
+        spec = torch.cat(out, dim=-1)
+        return spec.reshape(*spec.shape[:-1], -1, 2)
+
+
+def _glu_padded(weight: Tensor, half: int) -> Tensor:
+    """A GLU input layer's rows ``[value; gate]`` with each half zero-padded to ``half`` rows."""
+    value, gate = weight.chunk(2, dim=0)
+    return torch.cat((pad_rows(value, half), pad_rows(gate, half)))
 
 
 class BSAST(SeparatorModel):
@@ -137,47 +207,95 @@ class BSAST(SeparatorModel):
         )
         self.norm = RMSNorm(cfg.dim, cfg.norm_eps)
         self.head = SpectrumEstimator(bands, cfg.dim, cfg.head_mult * cfg.dim)
-        if cfg.channel_merge == "attention":
-            self.merge: nn.Module | None = nn.Linear(cfg.dim, 1)
+        if cfg.output == "mask":
+            self.merge: nn.Module | None = None  # per-channel filters, summed: no channel weights
+        elif cfg.channel_merge == "attention":
+            self.merge = nn.Linear(cfg.dim, 1)
         elif cfg.channel_merge == "linear":
             self.merge = nn.Linear(cfg.n_channels, 1)
         else:
             self.merge = None
+
+    #: the reference path the default must equal (test oracle and benchmark baseline): the band-split encoder
+    #: and the spectrum heads band by band, attention in its straightforward formulation
+    _reference_path: bool = False
+
+    @property
+    def reference_path(self) -> bool:
+        return self._reference_path
+
+    @reference_path.setter
+    def reference_path(self, on: bool) -> None:
+        self._reference_path = on
+        for module in self.modules():
+            if isinstance(module, AxialAttention):
+                module.reference = on
 
     def forward(self, mixture: Tensor, query: Tensor) -> Tensor:
         cfg = self.config
         self.check_inputs(mixture, query)
         length = mixture.shape[-1]
         mix_spec = self.stft(mixture)  # (B, C, T, F, 2)
-        z, rms = self.encoder(mix_spec)  # (B, C, T, N, D), (B, C, T, N)
+        encode = self.encoder.reference if self.reference_path else self.encoder
+        z, rms = encode(mix_spec)  # (B, C, T, N, D), (B, C, T, N)
         if not cfg.film_every_block:
             z = self.film[0](z, query)
         for i, block in enumerate(self.blocks):
             if cfg.film_every_block:
                 z = self.film[i](z, query)
             z = block(z)
-        spec = self._estimate(self.norm(z), rms)  # (B, T, F, 2)
+        z = self.norm(z)
+        if cfg.output == "mask":
+            spec = self._filter_and_sum(z, mix_spec)
+        else:
+            estimate = self._estimate_per_band if self.reference_path else self._estimate
+            spec = estimate(z, rms)  # (B, T, F, 2)
         if cfg.w_skip:
             spec = spec + mix_spec[:, 0].float()
         return self.stft.inverse(spec, length)
 
-    def _estimate(self, z: Tensor, rms: Tensor) -> Tensor:
-        """Per-band spectra merged over channels: ``(B, C, T, N, D)`` -> ``(B, T, F, 2)`` float32."""
+    def _filter_and_sum(self, z: Tensor, mix_spec: Tensor) -> Tensor:
+        """``output: mask``: each channel's head output is a complex filter on that channel's mixture spectrum,
+        and the filtered channels are summed: ``(B, C, T, N, D)``, ``(B, C, T, F, 2)`` -> ``(B, T, F, 2)``."""
+        if self.reference_path:
+            filters = torch.cat([self.head.band(n, z[:, :, :, n]).float() for n in range(len(self.head.sizes))], 3)
+        else:
+            filters = self.head.grouped(z, None, None)  # (B, C, T, F, 2)
+        x = mix_spec.float()
+        real = filters[..., 0] * x[..., 0] - filters[..., 1] * x[..., 1]
+        imag = filters[..., 0] * x[..., 1] + filters[..., 1] * x[..., 0]
+        return torch.stack((real.sum(1), imag.sum(1)), dim=-1)
+
+    def _merge_weights(self, z: Tensor, rms: Tensor) -> tuple[Tensor, Tensor | None]:
+        """The head's input and the gain each band's spectrum is multiplied by before the channel sum:
+        ``linear`` merge: ``(B, T, N, D)`` and ``(B, T, N)`` (or None without band rescaling); otherwise ``z``
+        and the channel weight (times the band RMS) ``(B, C, T, N)``."""
         cfg = self.config
-        out = []
         if cfg.channel_merge == "linear":
             zm = self.merge(z.movedim(1, -1)).squeeze(-1)  # (B, T, N, D)
-            gain = rms.float().pow(2).mean(1).sqrt() if cfg.band_rescale else None  # (B, T, N)
-            for n in range(len(self.head.sizes)):
-                s = self.head.band(n, zm[:, :, n]).float()  # (B, T, F_n, 2)
-                out.append(s * gain[:, :, n, None, None] if gain is not None else s)
+            return zm, (rms.float().pow(2).mean(1).sqrt() if cfg.band_rescale else None)
+        if cfg.channel_merge == "attention":
+            weight = torch.softmax(self.merge(z).squeeze(-1).float(), dim=1)  # (B, C, T, N)
         else:
-            if cfg.channel_merge == "attention":
-                weight = torch.softmax(self.merge(z).squeeze(-1).float(), dim=1)  # (B, C, T, N)
+            weight = torch.full_like(rms, 1.0 / z.shape[1], dtype=torch.float32)
+        return z, (weight * rms.float() if cfg.band_rescale else weight)
+
+    def _estimate(self, z: Tensor, rms: Tensor) -> Tensor:
+        """Per-band spectra merged over channels: ``(B, C, T, N, D)`` -> ``(B, T, F, 2)`` float32."""
+        heads_in, gain = self._merge_weights(z, rms)
+        if gain is None:
+            gain = torch.ones(heads_in.shape[:-1], device=z.device)
+        return self.head.grouped(heads_in, gain, None if self.config.channel_merge == "linear" else 1)
+
+    def _estimate_per_band(self, z: Tensor, rms: Tensor) -> Tensor:
+        """The band-by-band computation ``_estimate`` batches (test oracle)."""
+        heads_in, gain = self._merge_weights(z, rms)
+        out = []
+        for n in range(len(self.head.sizes)):
+            if self.config.channel_merge == "linear":
+                s = self.head.band(n, heads_in[:, :, n]).float()  # (B, T, F_n, 2)
+                out.append(s * gain[:, :, n, None, None] if gain is not None else s)
             else:
-                weight = torch.full_like(rms, 1.0 / z.shape[1], dtype=torch.float32)
-            gain = weight * rms.float() if cfg.band_rescale else weight
-            for n in range(len(self.head.sizes)):
-                s = self.head.band(n, z[:, :, :, n]).float()  # (B, C, T, F_n, 2)
+                s = self.head.band(n, heads_in[:, :, :, n]).float()  # (B, C, T, F_n, 2)
                 out.append((s * gain[:, :, :, n, None, None]).sum(1))
         return torch.cat(out, dim=2)

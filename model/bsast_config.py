@@ -21,6 +21,8 @@ from foabench.model.bands import DEFAULT_BAND_EDGES_HZ, band_bins
 from foabench.model.common import ConfigMixin
 
 CHANNEL_MERGES = ("attention", "mean", "linear")
+#: what the heads predict: the target spectrum (the paper) or complex filters on the mixture's channels
+OUTPUTS = ("spectrum", "mask")
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,8 @@ class BSASTConfig(ConfigMixin):
     query_dim: int = 384  # 384 = built-in encoder, 512 = laion-clap
     film_hidden: int = 256
     film_every_block: bool = False  # paper: FiLM once, after the band-split encoder
-    channel_merge: str = "attention"  # one of CHANNEL_MERGES
+    output: str = "spectrum"  # one of OUTPUTS (model/bsast.py, step 5)
+    channel_merge: str = "attention"  # one of CHANNEL_MERGES (output "spectrum" only)
     band_rescale: bool = True  # restore each band token's input RMS on the predicted spectrum
     w_skip: bool = True  # add the mixture's W spectrum to the estimate: training starts from the mixture
     rope_base: float = 10000.0
@@ -58,6 +61,8 @@ class BSASTConfig(ConfigMixin):
             raise ValueError(f"dim {self.dim} must split into {self.heads} heads of even size (RoPE)")
         if self.channel_merge not in CHANNEL_MERGES:
             raise ValueError(f"channel_merge must be one of {CHANNEL_MERGES}, got {self.channel_merge!r}")
+        if self.output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
         if not 0 < self.hop <= self.n_fft:
             raise ValueError(f"need 0 < hop <= n_fft, got hop={self.hop}, n_fft={self.n_fft}")
         band_bins(self.band_edges_hz, self.sample_rate, self.n_fft)  # raises on a bad layout

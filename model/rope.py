@@ -38,8 +38,17 @@ def apply_rope(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     return (xf * cos + rotate_half(xf) * sin).to(x.dtype)
 
 
+def apply_rope_rolled(x: Tensor, cos: Tensor, signed_sin: Tensor) -> Tensor:
+    """:func:`apply_rope` in two fused steps: ``x cos + roll(x, d/2) signed_sin`` with ``signed_sin`` the sine
+    with its first half negated (``roll`` swaps the halves, so this is ``rotate_half(x) sin``); ``cos`` and
+    ``signed_sin`` broadcast against ``x``. Float32 inside, input dtype out."""
+    xf = x.float()
+    return torch.addcmul(xf * cos, xf.roll(x.shape[-1] // 2, dims=-1), signed_sin).to(x.dtype)
+
+
 class RotaryEmbedding(nn.Module):
-    """Applies RoPE to queries and keys ``(..., L, head_dim)`` at positions ``0 .. L-1``."""
+    """Applies RoPE to queries and keys ``(..., L, head_dim)`` at positions ``0 .. L-1``; :meth:`rotate`
+    rotates a tensor whose positions lie on any axis, with the angle tables cached per length and device."""
 
     def __init__(self, head_dim: int, base: float = 10000.0) -> None:
         super().__init__()
@@ -47,6 +56,23 @@ class RotaryEmbedding(nn.Module):
             raise ValueError(f"RoPE needs an even head size, got {head_dim}")
         self.head_dim = head_dim
         self.base = base
+        self._tables: dict[tuple[int, torch.device], tuple[Tensor, Tensor]] = {}
+
+    def tables(self, length: int, device: torch.device) -> tuple[Tensor, Tensor]:
+        """``cos`` and the signed ``sin`` of :func:`apply_rope_rolled`, ``(length, head_dim)`` float32."""
+        key = (length, device)
+        if key not in self._tables:
+            cos, sin = rope_cos_sin(torch.arange(length, device=device), self.head_dim, self.base)
+            half = self.head_dim // 2
+            self._tables[key] = (cos, torch.cat((-sin[:, :half], sin[:, half:]), dim=-1))
+        return self._tables[key]
+
+    def rotate(self, x: Tensor, seq_dim: int) -> Tensor:
+        """``x`` ``(..., head_dim)`` rotated by the position of each element along ``seq_dim`` (from 0)."""
+        cos, signed_sin = self.tables(x.shape[seq_dim], x.device)
+        shape = [1] * x.dim()
+        shape[seq_dim], shape[-1] = x.shape[seq_dim], self.head_dim
+        return apply_rope_rolled(x, cos.view(shape), signed_sin.view(shape))
 
     def forward(self, q: Tensor, k: Tensor) -> tuple[Tensor, Tensor]:
         length = q.shape[-2]

@@ -267,3 +267,51 @@ def test_separator_metadata_and_input_checks():
     with pytest.raises(ValueError, match="query"):
         model(torch.zeros(1, 4, 1000), _query(1, dim=512))
     assert BSAST("tiny", query_dim=512)(torch.zeros(1, 4, 1000), _query(1, dim=512)).shape == (1, 1000)
+
+
+def _outputs_and_grads(model: BSAST, x: torch.Tensor, q: torch.Tensor, per_band: bool):
+    model.reference_path = per_band
+    model.zero_grad(set_to_none=True)
+    y = model(x, q)
+    (y * torch.linspace(-1, 1, y.shape[-1])).sum().backward()  # a loss that weights every output sample
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    model.reference_path = False
+    return y.detach(), grads
+
+
+@pytest.mark.parametrize(
+    "name, overrides",
+    [("tiny", {}), ("small", {}), ("paper", {"depth": 1}), ("tiny", {"channel_merge": "linear"}),
+     ("tiny", {"channel_merge": "mean", "band_rescale": False}), ("tiny", {"n_channels": 1}),
+     ("tiny", {"output": "mask"}), ("small", {"output": "mask", "n_channels": 1})],
+)  # fmt: skip
+def test_batched_bands_equal_the_per_band_path(name, overrides):
+    """The grouped band-split encoder and heads compute what the band-by-band loops compute, gradients too."""
+    torch.manual_seed(0)
+    model = _randomise_heads(BSAST(name, **overrides))
+    c = model.config.n_channels
+    x, q = torch.randn(2, c, 24000) * 0.1, _query(2)
+    y_ref, g_ref = _outputs_and_grads(model, x, q, per_band=True)
+    y_fast, g_fast = _outputs_and_grads(model, x, q, per_band=False)
+    scale = y_ref.abs().max()
+    assert scale > 1e-3
+    torch.testing.assert_close(y_fast, y_ref, rtol=1e-4, atol=1e-5 * scale)
+    assert g_fast.keys() == g_ref.keys() and len(g_ref) == len(list(model.parameters()))
+    largest = max(g.abs().max() for g in g_ref.values())  # merge.bias's true gradient is 0 (softmax shift)
+    for n, g in g_ref.items():
+        torch.testing.assert_close(g_fast[n], g, rtol=1e-3, atol=1e-5 * g.abs().max() + 1e-7 * largest, msg=n)
+
+
+def test_band_groups_cover_every_band_with_least_padding():
+    from foabench.model.band_groups import group_bands, make_groups
+
+    sizes = [3, 3, 4, 10, 12, 40]
+    assert group_bands(sizes, 1) == [range(0, 6)]
+    assert group_bands(sizes, 3) == [range(0, 3), range(3, 5), range(5, 6)]  # padded 12 + 24 + 40
+    runs = group_bands(sizes, 10)  # no padding left, in as few groups as that allows (equal widths share one)
+    assert runs == [range(0, 2), range(2, 3), range(3, 4), range(4, 5), range(5, 6)]
+    for preset in PRESETS.values():
+        groups = make_groups(preset.bands(), 6)
+        assert [b for g in groups for b in g.bands] == list(range(preset.n_bands))
+        padded = sum(len(g.bands) * g.width for g in groups)
+        assert padded <= 1.2 * preset.n_bins

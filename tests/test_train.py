@@ -106,3 +106,99 @@ def test_train_cli(setup, tmp_path, capsys):
     with pytest.raises(ValueError, match="unknown trainable separator"):
         make_model("conv-tasnet", "tiny", {}, 384)
     assert make_model("bsast-w", "tiny", {}, 384).config.n_channels == 1
+
+
+def test_validation_swap_test_uses_another_class(setup):
+    from foabench.benchmark.train_data import ManifestDataset, swap_partner
+    from foabench.synth.scenes.manifest import read_manifest
+
+    root, banks, encoder, _, val = setup
+    rows = read_manifest(val).rows
+    data = ManifestDataset(rows, [str(banks)], build_query_table(encoder, BankSet.open([banks]), root / "cache"), 4)
+    labels = [row["events"][k]["label"] for row, k in data.items]
+    assert len(set(labels)) > 1
+    for i, j in enumerate(data.swap):
+        assert labels[j] != labels[i] and j == swap_partner(data.items, i)
+    item = data[0]
+    partner = data[data.swap[0]]
+    assert torch.equal(item["swap_query"], partner["audio_query"])
+    assert not torch.equal(item["swap_query"], item["audio_query"])
+    same = [(rows[0], 0), (rows[0], 0)]  # every target of one class: the swap falls back to itself
+    assert swap_partner(same, 1) == 1
+
+
+def test_recipe_override_changes_the_query_only(setup):
+    from foabench.synth.queries.pseudo import apply_recipe
+
+    root, banks, encoder, _, _ = setup
+    bankset = BankSet.open([banks])
+    table = build_query_table(encoder, bankset, root / "cache")
+    stream = SceneStream(parse_spec(TEST_SPEC), list(bankset.banks.values()), "train", seed=3)
+    plain = DynamicMixDataset(stream, [str(banks)], table, 4)
+    clean = DynamicMixDataset(stream, [str(banks)], table, 4, recipe_override={"sigma": 0.0})
+    (m1, t1, q1, _), (m2, t2, q2, _) = plain[1], clean[1]
+    assert torch.equal(m1, m2) and torch.equal(t1, t2) and not torch.allclose(q1, q2)
+    row = stream.row(1)
+    targets = [e for e in row["events"] if e["role"] == "target"]
+    ev = targets[row["seed"] % len(targets)]
+    expected = apply_recipe({"name": "gaussian", "sigma": 0.0, "seed": 0}, table.audio_of(ev["source"]))
+    assert np.allclose(q2.numpy(), expected, atol=1e-6)
+
+
+def test_train_recipe_file_sets_what_the_command_line_leaves(setup, tmp_path):
+    root, banks, _, spec_path, val = setup
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"description: a test recipe\nmodel: bsast\nconfig: tiny\nmodel_overrides: {json.dumps(MODEL)}\n"
+                      "steps: 2\nbatch_size: 2\nwarmup: 1\nlr: 0.002\nquery_recipe: {sigma: 0.05}\n")  # fmt: skip
+    args = ["train", "--recipe", str(recipe), "--banks", str(banks), "--val", str(val), "--spec", str(spec_path)]
+    args += ["--out", str(tmp_path / "run"), "--workers", "0", "--encoder", str(root / "encoder"), "--lr", "0.001"]
+    assert cli([*args, "--cache", str(root / "cache"), "--no-progress"]) == 0
+    settings = json.loads((tmp_path / "run" / "config.json").read_text())["settings"]
+    assert settings["steps"] == 2 and settings["query_recipe"] == {"sigma": 0.05} and settings["lr"] == 0.001
+    assert settings["model_overrides"]["dim"] == 16
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("stepz: 3\n")
+    assert cli([*args[:2], str(bad), *args[3:]]) == 2  # an unknown field is refused before any work
+
+
+def test_shipped_reference_round_trip(setup, tmp_path, monkeypatch):
+    """A shipped run loads as ``reference:NAME`` with its own encoder; a mismatched encoder is refused."""
+    import foabench.benchmark.references as refs
+    import foabench.benchmark.references.ship as ship
+    from foabench.benchmark.evaluate import EvalSettings, evaluate_separator
+    from foabench.benchmark.separator import SeparatorError
+    from foabench.benchmark.separator_spec import load_separator
+
+    root, banks, _, _, val = setup
+    monkeypatch.setattr(refs, "ROOT", tmp_path / "refs")
+    monkeypatch.setattr(refs, "ENCODER", tmp_path / "refs" / "encoder")
+    monkeypatch.setattr(ship, "ROOT", tmp_path / "refs")
+    monkeypatch.setattr(ship, "ENCODER", tmp_path / "refs" / "encoder")
+    train(_settings(setup, tmp_path / "run"), progress=False)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("steps: 4\n")
+    folder = ship.ship_run(tmp_path / "run", "tiny-test", recipe)
+    info = json.loads((folder / "reference.json").read_text())
+    assert info["step"] == 4 and info["weights_dtype"] in ("float16", "float32") and info["val"]["targets"] >= 3
+    assert (tmp_path / "refs" / "encoder" / "encoder.json").is_file()
+    sep = load_separator("reference:tiny-test")
+    trained = load_separator(f"run:{tmp_path / 'run'}")
+    x = torch.randn(1, 4, 8000) * 0.1
+    q = torch.nn.functional.normalize(torch.randn(1, 384), dim=-1)
+    with torch.inference_mode():
+        a, b = sep.model(x, q), trained.model(x, q)
+    assert float(((a - b) ** 2).sum() / (b**2).sum()) < 1e-4  # float16 weights: the same estimates
+    assert sep.encoder_folder == str(tmp_path / "refs" / "encoder")
+    with pytest.raises(SeparatorError, match="no shipped reference 'nope'"):
+        load_separator("reference:nope")
+    with pytest.raises(SeparatorError, match="tiny-test"):
+        load_separator("reference:list")
+    with pytest.raises(refs.ReferenceError, match="exists"):
+        ship.ship_run(tmp_path / "run", "tiny-test", recipe)
+    other = train_builtin_encoder(banks / "clips", tmp_path / "enc2", TrainConfig(steps=2, batch_size=8, seed=5),
+                                  progress=False)  # fmt: skip
+    settings = EvalSettings(separator=f"run:{tmp_path / 'run'}", split=str(val), out=str(tmp_path / "res"),
+                            banks=[str(banks)], encoder=str(tmp_path / "enc2"), cache=str(root / "cache"))  # fmt: skip
+    assert other.hash != setup[2].hash
+    with pytest.raises(SeparatorError, match="trained with query encoder"):
+        evaluate_separator(settings, progress=False)

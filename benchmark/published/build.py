@@ -264,7 +264,7 @@ def build_benchmark(definition: str | Path | Definition, out: str | Path, *, wor
         "manifests": {
             split: {
                 "path": f"manifests/{split}.jsonl",
-                "rows_sha256": header_rows_sha(path),
+                "rows_sha256": sha256_file(path),  # what the header records (write_manifest hashes the same text)
                 "num_rows": len(sampled[split][1]),
             }
             for split, path in sorted(paths.items())
@@ -283,12 +283,6 @@ def build_benchmark(definition: str | Path | Definition, out: str | Path, *, wor
     if hf or (out / HF_DIR / BENCHMARK_FILE).is_file():  # the shards carry the record: `eval --hf` knows its
         atomic_write_text(out / HF_DIR / BENCHMARK_FILE, text)  # benchmark; shards never change the record
     return BuildReport(out, record, seconds, record["stats"])
-
-
-def header_rows_sha(manifest: Path) -> str:
-    from foabench.synth.scenes.manifest import read_manifest
-
-    return read_manifest(manifest).header["rows_sha256"]
 
 
 def _export_hf(defn: Definition, out: Path, paths: dict[str, Path], encoder: str | None, cache, workers, progress,

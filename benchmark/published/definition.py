@@ -35,11 +35,11 @@ import yaml
 
 from foabench.synth.rooms.sampler import RoomSpec
 from foabench.synth.rooms.simulate import RoomError
+from foabench.synth.scenes.render import REFERENCES
 from foabench.synth.scenes.spec import SceneSpec, SpecError, parse_spec
 
 SHIPPED = ("starter-v1",)
 BUILDERS = ("starter", "simulated", "starter-noise", "folder")
-REFERENCES = ("direct", "dry", "wet")
 DEFINITION_VERSION = 1
 
 

@@ -34,7 +34,7 @@ from foabench.benchmark.published.build import (
 from foabench.benchmark.published.definition import definition_sha256, parse_definition
 from foabench.synth.audio_io import sha256_file
 from foabench.synth.banks.format import Bank, BankError
-from foabench.synth.scenes.manifest import ROW_HASH_CHARS, read_manifest, row_sha256
+from foabench.synth.scenes.manifest import read_manifest, row_sha256, rows_problem
 
 KINDS = ("definition", "bank", "splits", "manifest", "rendered", "hf")
 
@@ -106,12 +106,9 @@ def _manifests(folder: Path, record: dict, sampled: dict, report: VerifyReport) 
         stored = manifest.rows
         if [row_sha256(r) for r in stored] != [row_sha256(r) for r in derived]:
             report.add("manifest", f"{info['path']}: {_first_difference(stored, derived)}")
-        hashes = manifest.header.get("row_hashes")
-        if hashes is not None and hashes != [row_sha256(r)[:ROW_HASH_CHARS] for r in stored]:
-            bad = next((r["id"] for r, h in zip(stored, hashes, strict=False) if row_sha256(r)[:ROW_HASH_CHARS] != h),
-                       None)  # fmt: skip
-            what = f"row {bad} differs from its header's row hash (edited)" if bad else "rows missing or added"
-            report.add("manifest", f"{info['path']}: {what}")
+        problem = rows_problem(manifest)  # rows edited after their header was written
+        if problem is not None:
+            report.add("manifest", f"{info['path']}: {problem}")
         if manifest.header.get("rows_sha256") != info["rows_sha256"]:
             report.add("manifest", f"{info['path']}: header rows hash differs from the record")
         if sha256_file(manifest.rows_path) != info["rows_sha256"]:

@@ -31,7 +31,7 @@ from tqdm import tqdm
 from foabench.synth.audio_io import atomic_write_bytes, atomic_write_text, sha256_file
 from foabench.synth.banks.bank_set import BankSet
 from foabench.synth.scenes.manifest import Manifest, read_manifest, row_sha256
-from foabench.synth.scenes.render import RenderedMixture, Renderer
+from foabench.synth.scenes.render import REFERENCES, RenderedMixture, Renderer
 
 META_NAME = "meta.json"
 #: which manifest a render folder holds (written before the first mixture)
@@ -43,9 +43,6 @@ def encode_flac(wave, sample_rate: int) -> bytes:
     buf = io.BytesIO()
     sf.write(buf, wave, sample_rate, format="FLAC", subtype="PCM_24")
     return buf.getvalue()
-
-
-REFERENCES = ("direct", "dry", "wet")
 
 
 def check_references(references: tuple[str, ...] | list[str] | None) -> tuple[str, ...] | None:
