@@ -87,9 +87,9 @@ def format_list() -> str:
         lines.append(f"| reference:{name} | {info['model']}-{info['config']} | {info['step']} | "
                      f"{info['train_seconds'] / 3600:.2f} h | {val.get('audio_query_si_sdri', '—')} | "
                      f"{val.get('text_query_si_sdri', '—')} | {info['weights_dtype']} |")  # fmt: skip
+    if not refs:
+        lines = ["no reference checkpoint is shipped yet"]
     missing = [r for r in recipe_names() if r not in refs]
     if missing:
-        lines.append(f"\nrecipes without a shipped checkpoint: {', '.join(missing)}")
-    if not refs:
-        lines.insert(0, "no reference checkpoint is shipped yet")
+        lines.append(f"recipes without a shipped checkpoint: {', '.join(missing)}")
     return "\n".join(lines)
