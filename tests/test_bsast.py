@@ -133,14 +133,16 @@ def test_film_output_depends_on_query(every_block):
     assert len(model.film) == (2 if every_block else 1)
 
 
-def test_untrained_model_returns_w_and_is_scale_equivariant():
+@pytest.mark.parametrize("output", ["spectrum", "mask"])
+def test_untrained_model_returns_w_and_is_scale_equivariant(output):
     torch.manual_seed(0)
     x = torch.randn(1, 4, 16000) * 0.1
     with torch.inference_mode():
-        assert BSAST("tiny", w_skip=False).eval()(x, _query(1)).abs().max() == 0  # zero-initialised GLU value half
-        w = BSAST("tiny").eval()(x, _query(1))  # with the W skip it starts as the mixture's W channel
+        silent = BSAST("tiny", w_skip=False, output=output).eval()(x, _query(1))
+        assert silent.abs().max() == 0  # zero-initialised GLU value half
+        w = BSAST("tiny", output=output).eval()(x, _query(1))  # with the W skip it starts as the mixture's W
         torch.testing.assert_close(w, x[:, 0], rtol=0, atol=1e-5)
-        model = _randomise_heads(BSAST("tiny")).eval()
+        model = _randomise_heads(BSAST("tiny", output=output)).eval()
         y, y3 = model(x, _query(1)), model(3 * x, _query(1))
     torch.testing.assert_close(y3, 3 * y, rtol=1e-4, atol=1e-5 * y.abs().max().item())
 
@@ -238,6 +240,27 @@ def test_overfits_one_mixture():
     assert parts["l1"].item() < 0.3  # the right level and sign, not just the right shape
     gain = float((est * ref).sum() / (ref * ref).sum())
     assert 0.7 < gain < 1.3
+
+
+def test_mask_output_filters_each_channel_and_sums():
+    """``output: mask``: the estimate is the iSTFT of sum_c M_c X_c (complex products with each channel's own
+    filter), computed here from the heads' filters by hand."""
+    torch.manual_seed(0)
+    model = _randomise_heads(BSAST("tiny", output="mask", w_skip=False)).eval()
+    x = torch.randn(2, 4, 16000) * 0.1
+    q = _query(2)
+    with torch.inference_mode():
+        spec = model.stft(x)
+        z, _ = model.encoder(spec)
+        z = model.film[0](z, q)
+        for block in model.blocks:
+            z = block(z)
+        filters = model.head.grouped(model.norm(z), None, None)  # (B, C, T, F, 2)
+        expected = torch.view_as_real((torch.view_as_complex(filters) * torch.view_as_complex(spec)).sum(1))
+        torch.testing.assert_close(model.stft.inverse(expected, 16000), model(x, q), rtol=1e-4, atol=1e-6)
+    assert model.merge is None and BSAST("tiny", output="mask").num_parameters() < PARAMS["tiny"]
+    with pytest.raises(ValueError, match="output must be one of"):
+        BSASTConfig(output="waveform")
 
 
 def test_config_round_trip_and_validation():
