@@ -86,9 +86,8 @@ def ship_run(run: str | Path, name: str, recipe: str | Path, overwrite: bool = F
     half = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     agreement = fp16_agreement_db(model, half, settings)
     use_half = agreement >= FP16_AGREEMENT_DB
-    raw = torch.load(info["checkpoint"], map_location="cpu", weights_only=False)
-    payload = {"step": raw["step"], "model": half if use_half else state, "settings": settings,
-               "model_config": raw["model_config"], "elapsed_s": raw.get("elapsed_s")}  # fmt: skip
+    payload = {"step": info["step"], "model": half if use_half else state, "settings": settings,
+               "model_config": model.config.to_dict(), "elapsed_s": info["train_seconds"]}  # fmt: skip
     tmp = folder / (MODEL_FILE + ".tmp")
     torch.save(payload, tmp)
     tmp.replace(folder / MODEL_FILE)
@@ -99,9 +98,9 @@ def ship_run(run: str | Path, name: str, recipe: str | Path, overwrite: bool = F
         "name": name,
         "model": settings["model"],
         "config": settings["config"],
-        "step": int(raw["step"]),
+        "step": int(info["step"]),
         "steps_planned": int(settings["steps"]),
-        "train_seconds": float(raw.get("elapsed_s") or 0.0),
+        "train_seconds": float(info["train_seconds"] or 0.0),
         "weights_dtype": "float16" if use_half else "float32",
         "fp16_agreement_db": round(agreement, 1),
         "encoder_hash": encoder.hash,
