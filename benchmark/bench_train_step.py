@@ -14,7 +14,7 @@ steps/s of each and its ratio to the reference path:
 - BSAST ``fast``: the same model with the bands batched in padded groups (the default),
 - ``fast + compiled blocks`` (with ``--compile``): the fast path with its transformer blocks under
   ``torch.compile``, as ``foabench train --compile`` runs it (the first step, which compiles, is in the last column),
-- ResUNet (``--models resunet``): eager against ``torch.compile`` of the whole model.
+- ResUNet (``--models resunet``): eager against ``torch.compile`` of the whole model (``foabench train --compile``).
 
 Both BSAST paths share one set of weights; ``tests/test_bsast.py`` checks that they compute the same outputs and
 gradients.
@@ -63,11 +63,9 @@ def variants(model_name: str, config: str, use_compile: bool) -> list[tuple[str,
     if use_compile:
         compiled_model = make_model(model_name, config, {}, 384)
         compiled_model.load_state_dict(model.state_dict())
-        if hasattr(compiled_model, "blocks"):  # as `foabench train --compile` does: the transformer blocks
-            compile_blocks(compiled_model)
-            out.append(("fast + compiled blocks", compiled_model, compiled_model))
-        else:
-            out.append(("torch.compile", compiled_model, torch.compile(compiled_model)))
+        compile_blocks(compiled_model)  # as `foabench train --compile` does
+        label = "fast + compiled blocks" if hasattr(compiled_model, "blocks") else "torch.compile"
+        out.append((label, compiled_model, compiled_model))
     return out
 
 
