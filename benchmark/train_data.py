@@ -20,6 +20,7 @@ from torch.utils.data import Dataset, Sampler
 
 from foabench.synth.banks.bank_set import BankSet
 from foabench.synth.queries.pseudo import apply_recipe
+from foabench.synth.scenes.manifest import audio_query_ref
 from foabench.synth.scenes.render import Renderer
 from foabench.synth.scenes.sampler import SceneStream
 
@@ -153,12 +154,11 @@ class ManifestDataset(Dataset):
         rendered = self.holder.renderer.render(row)
         t = [i for i, e in enumerate(row["events"]) if e["role"] == "target"].index(k)
         ev = row["events"][k]
-        audio_ref = ev["query"].get("audio") or ev["source"]  # no other clip of the class: its own clip
-        audio_q = self.table.audio_of(audio_ref)
+        audio_q = self.table.audio_of(audio_query_ref(ev))
         text_q = self.table.text[ev["query"]["text"]]
         partner_row, partner_k = self.items[self.swap[index]]
         partner = partner_row["events"][partner_k]
-        swap_q = self.table.audio_of(partner["query"].get("audio") or partner["source"])
+        swap_q = self.table.audio_of(audio_query_ref(partner))
         return {
             "key": f"{row['id']}/{k}",
             "mixture": torch.from_numpy(channels_of(rendered.mixture, self.n_channels)),
