@@ -282,9 +282,7 @@ class BSAST(SeparatorModel):
 
     def _estimate(self, z: Tensor, rms: Tensor) -> Tensor:
         """Per-band spectra merged over channels: ``(B, C, T, N, D)`` -> ``(B, T, F, 2)`` float32."""
-        heads_in, gain = self._merge_weights(z, rms)
-        if gain is None:
-            gain = torch.ones(heads_in.shape[:-1], device=z.device)
+        heads_in, gain = self._merge_weights(z, rms)  # gain None (linear merge, no rescale): the spectra as they are
         return self.head.grouped(heads_in, gain, None if self.config.channel_merge == "linear" else 1)
 
     def _estimate_per_band(self, z: Tensor, rms: Tensor) -> Tensor:
