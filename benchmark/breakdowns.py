@@ -54,14 +54,15 @@ BREAKDOWNS: dict[str, Callable[[dict], str]] = {
 }
 
 
-def _valid(rows: list[dict], metric: str) -> list[dict]:
+def scored_rows(rows: list[dict], metric: str) -> list[dict]:
+    """The rows with a score for ``metric`` and a non-silent reference."""
     return [r for r in rows if not r.get("silent_reference") and r.get(metric) is not None]
 
 
 def bootstrap_ci(rows: list[dict], metric: str, n_boot: int = BOOTSTRAP, level: float = CI_LEVEL,
                  seed: int = 0) -> tuple[float, float] | None:  # fmt: skip
     """Percentile bootstrap interval of the mean of ``metric``, resampling mixtures; ``None`` for < 2 mixtures."""
-    rows = _valid(rows, metric)
+    rows = scored_rows(rows, metric)
     groups: dict[str, list[float]] = {}
     for r in rows:
         groups.setdefault(r["mixture"], []).append(float(r[metric]))
@@ -79,7 +80,7 @@ def bootstrap_ci(rows: list[dict], metric: str, n_boot: int = BOOTSTRAP, level: 
 
 def mean_with_ci(rows: list[dict], metric: str) -> dict:
     """``{"mean", "ci", "n"}`` of ``metric`` over the rows with a non-silent reference."""
-    vals = [float(r[metric]) for r in _valid(rows, metric)]
+    vals = [float(r[metric]) for r in scored_rows(rows, metric)]
     mean = round(float(np.mean(vals)), 3) if vals else None
     return {"mean": mean, "ci": bootstrap_ci(rows, metric), "n": len(vals)}
 

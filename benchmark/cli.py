@@ -13,7 +13,7 @@ import argparse
 import sys
 
 from foabench import synth
-from foabench.benchmark import eval_cli, leaderboard_cli, train_cli
+from foabench.benchmark import compare, eval_cli, leaderboard_cli, train_cli
 from foabench.benchmark.published import cli as published_cli
 from foabench.benchmark.references import cli as references_cli
 from foabench.manifests import cli as manifests_cli
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_cli.register(sub)
     eval_cli.register(sub)
     leaderboard_cli.register(sub)
+    compare.register(sub)
     published_cli.register(sub)
     references_cli.register(sub)
     from foabench.benchmark import demo

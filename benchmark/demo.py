@@ -1,10 +1,12 @@
 """``foabench demo``: the main job end to end on the embedded starter bank.
 
 Build the starter source bank, a simulated room bank (AmbiX RIRs) and the starter diffuse noise bank; sample
-a small train/val/test split from them (the ``tiny`` spec, with audio and text queries per target), check it
-for leakage and render it; train (or reuse) the built-in query encoder and export every split's query
-embeddings; train BSAST, BSAST-W and the ResUNet (tiny configs) on the starter training stream; evaluate them
-and every baseline and bound on the test split with audio and text queries, and print the results table.
+a small train/val/test split from them (the ``tiny`` spec, split like the starter benchmark so its test groups
+are held out from the shipped references, with audio and text queries per target), check it for leakage and
+render it; take the query encoder shipped with the reference checkpoints (or train one) and export every split's
+query embeddings; train BSAST, BSAST-W and the ResUNet (tiny configs) briefly from their reference recipes;
+evaluate the shipped references, those runs and every baseline and bound on the test split with audio and text
+queries, and print the results table.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ DEMO_SPEC = "tiny"
 DEMO_ENCODER_STEPS = 300
 
 
-def run_demo(workdir: Path, workers: int | None = None, progress: bool = True, steps_scale: float = 1.0) -> int:
+def run_demo(workdir: Path, workers: int | None = None, progress: bool = True, steps_scale: float = 1.0,
+             retrain_encoder: bool = False) -> int:  # fmt: skip
     from foabench.synth.banks.starter.build import build_starter_bank
     from foabench.synth.noise.bank import format_noise_summary
     from foabench.synth.noise.starter import build_starter_noise_bank
@@ -56,7 +59,7 @@ def run_demo(workdir: Path, workers: int | None = None, progress: bool = True, s
     t4 = time.perf_counter()
     print(f"[demo] {len(manifests)} splits sampled (with queries), checked and rendered in {t4 - t3:.1f} s\n")
 
-    encoder = make_queries(banks, workdir, manifests, progress)
+    encoder = make_queries(banks, workdir, manifests, progress, retrain_encoder)
     t5 = time.perf_counter()
     print(f"[demo] query encoder {encoder.name} ready and query files written in {t5 - t4:.1f} s\n")
 
@@ -78,16 +81,14 @@ def run_demo(workdir: Path, workers: int | None = None, progress: bool = True, s
     return 0
 
 
-def make_queries(banks: Path, workdir: Path, manifests: list[Path], progress: bool):
-    """Train (or reuse) the built-in encoder on the starter bank and export each split's query embeddings."""
+def make_queries(banks: Path, workdir: Path, manifests: list[Path], progress: bool, retrain_encoder: bool = False):
+    """Take the encoder the shipped references were trained with (or train one with ``retrain_encoder``, or when
+    the starter bank differs from theirs) and export each split's query embeddings."""
     from foabench.synth.banks.bank_set import BankSet
-    from foabench.synth.queries.cli import ensure_encoder
     from foabench.synth.queries.export import export_queries
     from foabench.synth.queries.retrieval import format_report
 
-    encoder, trained = ensure_encoder(workdir / "encoders" / "builtin", banks / "starter", DEMO_ENCODER_STEPS, progress)
-    training = encoder.info["training"]
-    how = f"trained in {training['train_seconds']} s" if trained else "reused (same starter bank)"
+    encoder, how = demo_encoder(workdir / "encoders" / "builtin", banks / "starter", retrain_encoder, progress)
     print(f"[demo] encoder {encoder.name} {encoder.hash[:12]}… {how}; held-out retrieval:")
     print(format_report(encoder.info["held_out_retrieval"]))
     opened = BankSet.open([banks])
@@ -96,6 +97,40 @@ def make_queries(banks: Path, workdir: Path, manifests: list[Path], progress: bo
         n = export_queries(path, encoder, opened, workdir / "embeddings", out, progress=progress)
         print(f"[demo] {n} target queries of {path.name} -> {out}")
     return encoder
+
+
+def demo_encoder(folder: Path, starter: Path, retrain: bool, progress: bool):
+    """``(encoder, how it was obtained)``: the shipped references' encoder copied into ``folder`` when it was
+    trained on this starter bank (same fingerprint) and ``retrain`` is off; else one trained (or reused) here."""
+    from foabench.benchmark.references import ENCODER
+    from foabench.synth.audio_io import atomic_copy_tree
+    from foabench.synth.banks.format import Bank
+    from foabench.synth.queries.builtin import BuiltinEncoder
+    from foabench.synth.queries.cli import ensure_encoder
+
+    fingerprint = Bank.open(starter).fingerprint
+    if not retrain and (ENCODER / "encoder.json").is_file():
+        shipped = BuiltinEncoder.load(ENCODER)
+        if shipped.info["training"]["bank_fingerprint"] == fingerprint:
+            if not _same_encoder(folder, shipped.hash):
+                atomic_copy_tree(ENCODER, folder)
+            return BuiltinEncoder.load(folder), "shipped with the reference checkpoints"
+        print(
+            f"[demo] the shipped encoder was trained on another starter bank "
+            f"({shipped.info['training']['bank_fingerprint'][:12]}…, this one {fingerprint[:12]}…): training one"
+        )
+    encoder, trained = ensure_encoder(folder, starter, DEMO_ENCODER_STEPS, progress)
+    training = encoder.info["training"]
+    return encoder, f"trained in {training['train_seconds']} s" if trained else "reused (same starter bank)"
+
+
+def _same_encoder(folder: Path, hash_: str) -> bool:
+    from foabench.synth.queries.builtin import BuiltinEncoder, EncoderError
+
+    try:
+        return BuiltinEncoder.load(folder).hash == hash_
+    except (EncoderError, KeyError, ValueError, OSError):
+        return False
 
 
 def make_splits(banks: Path, manifest_dir: Path, render_dir: Path, workers: int | None, progress: bool) -> list[Path]:
@@ -130,7 +165,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     scale = 0.05 if args.quick else (1.0 if args.steps_scale is None else args.steps_scale)
     if scale <= 0:
         raise ValueError(f"--steps-scale must be positive, got {scale}")
-    return run_demo(Path(args.workdir), workers=args.workers, progress=not args.no_progress, steps_scale=scale)
+    return run_demo(Path(args.workdir), workers=args.workers, progress=not args.no_progress, steps_scale=scale,
+                    retrain_encoder=args.retrain_encoder)  # fmt: skip
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -148,5 +184,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="a smoke run: 5%% of the training steps (every stage runs; the scores mean little)",
     )
+    p.add_argument("--retrain-encoder", action="store_true",
+                   help="train the query encoder here instead of taking the one shipped with the reference "
+                        "checkpoints (the references are then not scored: they need their own encoder)")  # fmt: skip
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_demo)

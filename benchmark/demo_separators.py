@@ -11,13 +11,11 @@ import json
 import time
 from pathlib import Path
 
-#: the demo's trainable separators: (model, settings that differ from DEMO_COMMON)
-DEMO_COMMON = {"config": "tiny", "spec": "tiny", "batch_size": 4, "warmup": 10, "val_every": 50, "ckpt_every": 50}
-DEMO_MODELS = (
-    ("bsast", {"steps": 150, "lr": 2e-3, "l1_weight": 10.0}),
-    ("bsast-w", {"steps": 150, "lr": 2e-3, "l1_weight": 10.0}),
-    ("resunet", {"steps": 600, "lr": 3e-3}),
-)
+#: the demo's briefly trained separators: (model, the shipped recipe it follows, demo steps); the recipe's settings
+#: apply except its budget and machine settings (:data:`DEMO_COMMON` and the steps replace them)
+DEMO_MODELS = (("bsast", "bsast-tiny", 60), ("bsast-w", "bsast-w-tiny", 60), ("resunet", "resunet-tiny", 200))
+DEMO_COMMON = {"config": "tiny", "spec": "tiny", "batch_size": 4, "warmup": 10, "val_every": 100_000,
+               "ckpt_every": 50, "threads": 0, "compile": False}  # fmt: skip
 #: the training-free baselines and bounds the demo scores beside the models
 DEMO_BASELINES = (
     "mixture",
@@ -36,17 +34,17 @@ def train_demo_models(banks: Path, workdir: Path, val: Path, workers: int | None
                       steps_scale: float = 1.0) -> dict[str, Path]:  # fmt: skip
     """Train (or reuse/resume) each of :data:`DEMO_MODELS` for ``steps_scale`` times its steps; returns model
     name -> run folder."""
+    from foabench.benchmark.references import load_recipe
     from foabench.benchmark.train import TrainSettings, run_is_complete, train
     from foabench.synth.banks.bank_set import BankSet
 
     fingerprints = {n: b.fingerprint for n, b in sorted(BankSet.open([banks]).banks.items())}
     runs = {}
-    for model, extra in DEMO_MODELS:
-        fields = {"model": model, **DEMO_COMMON, **extra}
-        if steps_scale != 1.0:
-            steps = max(2, round(fields["steps"] * steps_scale))
-            every = min(fields["val_every"], steps)
-            fields.update(steps=steps, val_every=every, ckpt_every=every, warmup=min(fields["warmup"], steps // 2))
+    for model, recipe, demo_steps in DEMO_MODELS:
+        fields = {k: v for k, v in load_recipe(recipe).items() if k not in ("description", "workers")}
+        steps = max(2, round(demo_steps * steps_scale))
+        fields.update(DEMO_COMMON, model=model, steps=steps, ckpt_every=min(DEMO_COMMON["ckpt_every"], steps),
+                      warmup=min(DEMO_COMMON["warmup"], steps // 2))  # fmt: skip
         key = json.dumps({**fields, "banks": fingerprints}, sort_keys=True)
         run = workdir / "runs" / f"{model}-tiny-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
         settings = TrainSettings(out=str(run), banks=[str(banks)], val=str(val),
@@ -73,7 +71,8 @@ def evaluate_demo(banks: Path, workdir: Path, test: Path, runs: dict[str, Path],
     from foabench.synth.queries.registry import open_encoder
 
     encoder = open_encoder(str(workdir / "encoders" / "builtin"))
-    specs = [f"{model}:{run}" for model, run in runs.items()] + list(DEMO_BASELINES)
+    specs = matching_references(encoder.hash) + [f"{model}:{run}" for model, run in runs.items()]
+    specs += list(DEMO_BASELINES)
     folders = []
     for spec in specs:
         sep = load_separator(spec)
@@ -92,6 +91,21 @@ def evaluate_demo(banks: Path, workdir: Path, test: Path, runs: dict[str, Path],
         print(format_summary(summary, sep.name) + f"  [{time.perf_counter() - t0:.1f} s]")
         folders.append(Path(settings.out))
     return folders
+
+
+def matching_references(encoder_hash: str) -> list[str]:
+    """``reference:NAME`` of every shipped reference trained with this encoder (the others are named and skipped:
+    their queries would be meaningless to them)."""
+    from foabench.benchmark.references import shipped
+
+    refs = shipped()
+    other = sorted(n for n, info in refs.items() if info.get("encoder_hash") != encoder_hash)
+    if other:
+        print(f"[demo] not scoring the shipped references {', '.join(other)}: they were trained with another query "
+              f"encoder than this one ({encoder_hash[:12]}…; run the demo without --retrain-encoder)")  # fmt: skip
+    if not refs:
+        print("[demo] no reference checkpoint is shipped with this foabench")
+    return [f"reference:{n}" for n in sorted(refs) if n not in other]
 
 
 def run_leaderboard(results: list[Path], out: Path):

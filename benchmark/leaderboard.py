@@ -82,6 +82,8 @@ class Entry:
     preset: str | None = None
     n_channels: int | None = None
     depth: int | None = None
+    train_steps: int | None = None
+    train_seconds: float | None = None
     path: str = ""
     result: Result | None = field(default=None, repr=False, compare=False)
 
@@ -92,6 +94,19 @@ class Entry:
 
     def value(self, kind: str, metric: str) -> float | None:
         return (self.metrics.get(kind) or {}).get(metric)
+
+    @property
+    def training(self) -> str:
+        """How the row was trained: ``shipped reference, 4000 steps (2.9 h)``, ``150 steps (3.1 min)``, or
+        ``none`` for a training-free baseline or bound (``—`` when a separator does not say)."""
+        if self.train_steps is None:
+            from foabench.benchmark.baseline_separators import BASELINES
+
+            return "none" if self.spec in BASELINES else DASH
+        secs = self.train_seconds
+        took = "" if secs is None else f" ({secs / 3600:.1f} h)" if secs >= 3600 else f" ({secs / 60:.1f} min)"
+        kind = "shipped reference, " if self.spec.startswith("reference:") else ""
+        return f"{kind}{self.train_steps} steps{took}"
 
 
 @dataclass
@@ -317,7 +332,8 @@ def _entry(r: Result) -> Entry:
     config = sep.get("model_config") if isinstance(sep.get("model_config"), dict) else None
     entry = Entry(name=r.name, section=section, rank=None, spec=str(sep.get("spec", "")), oracle=r.oracle,
                   bound=r.bound, uses=list(sep.get("uses") or []), parameters=sep.get("parameters"),
-                  metrics=_metrics(r.summary), model=sep.get("model"), path=str(r.path), result=r)  # fmt: skip
+                  metrics=_metrics(r.summary), model=sep.get("model"), train_steps=sep.get("train_steps"),
+                  train_seconds=sep.get("train_seconds"), path=str(r.path), result=r)  # fmt: skip
     if config:
         entry.preset = config.get("name")
         entry.n_channels = config.get("n_channels")
@@ -429,7 +445,7 @@ def fmt_params(n: int | None) -> str:
     return f"{n / 1e6:.2f} M" if n >= 1e6 else f"{n / 1e3:.1f} k" if n >= 1e3 else str(n)
 
 
-MAIN_COLUMNS = ("rank", "separator", "uses oracle", "parameters", "audio SI-SDR", "audio SDR",
+MAIN_COLUMNS = ("rank", "separator", "uses oracle", "parameters", "training", "audio SI-SDR", "audio SDR",
                 "audio SI-SDRi (95% CI)", "text SI-SDR", "text SDR", "text SI-SDRi (95% CI)", "n targets")  # fmt: skip
 
 
@@ -441,7 +457,13 @@ def n_targets(e: Entry) -> str:
 
 def main_cells(e: Entry) -> list[str]:
     """The cells of :data:`MAIN_COLUMNS` for one entry (text, unescaped)."""
-    cells = [str(e.rank) if e.rank else e.mark, e.name, "yes" if e.oracle else "no", fmt_params(e.parameters)]
+    cells = [
+        str(e.rank) if e.rank else e.mark,
+        e.name,
+        "yes" if e.oracle else "no",
+        fmt_params(e.parameters),
+        e.training,
+    ]
     for kind in QUERY_KINDS:
         cells += [fmt(e.value(kind, "si_sdr")), fmt(e.value(kind, "sdr")),
                   fmt_ci(e.value(kind, "si_sdri"), e.value(kind, "si_sdri_ci"))]  # fmt: skip

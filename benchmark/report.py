@@ -75,6 +75,10 @@ def _num(text: str) -> str:
     return f'<td class="num">{escape(text)}</td>'
 
 
+#: the main table's first score column (the columns before it are text)
+FIRST_SCORE = MAIN_COLUMNS.index("audio SI-SDR")
+
+
 def _table(columns: tuple[str, ...], rows: list[tuple[list[str], str]], numeric_from: int = 0) -> str:
     """An HTML table; ``rows`` are (cells, css class of the row); cells from ``numeric_from`` on align right."""
     head = "".join(f"<th>{escape(c)}</th>" for c in columns)
@@ -94,7 +98,7 @@ def _tables_html(lb: Leaderboard, out: Path) -> str:
              f'<p class="meta">Manifest: {escape(manifest_line(lb))}. SI-SDR, SDR and SI-SDRi in dB; ranked by '
              "audio-query SI-SDRi (95% bootstrap interval over mixtures).</p>"]  # fmt: skip
     if lb.ranked:
-        parts.append(_table(MAIN_COLUMNS, [_main_row(e) for e in lb.ranked], numeric_from=4))
+        parts.append(_table(MAIN_COLUMNS, [_main_row(e) for e in lb.ranked], numeric_from=FIRST_SCORE))
     else:
         parts.append("<p>No ranked separator.</p>")
     if lb.unranked:
@@ -102,7 +106,7 @@ def _tables_html(lb: Leaderboard, out: Path) -> str:
             "<h3>Oracle information and bounds (not ranked)</h3><p class='meta'>These read the true "
             "direction or the reference, or are reference points (the mixture, oracle masks).</p>"
         )
-        parts.append(_table(MAIN_COLUMNS, [_main_row(e) for e in lb.unranked], numeric_from=4))
+        parts.append(_table(MAIN_COLUMNS, [_main_row(e) for e in lb.unranked], numeric_from=FIRST_SCORE))
     if lb.channel_table:
         parts.append("<h3>Channel configuration (BSAST: FOA vs W only)</h3>")
         parts.append(_table(CHANNEL_COLUMNS, [(channel_cells(r), "") for r in lb.channel_table], numeric_from=4))

@@ -13,8 +13,8 @@ soundfile):
   ``query_audio_clip`` (the bytes of the clip the audio query plays — the query clip, or the target's own clip
   when its class has no other — exactly as its bank stores them, so they hash to its sha256 and a user
   without the banks can play or embed it), ``query_recipe`` (JSON), plus the embeddings ``embedding_target``
-  (the target clip), ``embedding_audio_query`` and ``embedding_text`` (float32, unit norm; null when exported without an encoder
-  or when the target has no such query).
+  (the target clip), ``embedding_audio_query`` and ``embedding_text`` (float32, unit norm; null when exported
+  without an encoder or when the target has no such query).
 - ``events``: per event of the row (targets and interferers) its role, label, placement, level and inputs.
 - ``metadata_json``: the renderer's metadata (clip gain, noise level, room); ``row_json``: the manifest row
   itself, so any row re-renders bit-exactly with ``foabench render``.

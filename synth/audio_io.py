@@ -122,6 +122,18 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def atomic_copy_tree(src: str | os.PathLike, dst: str | os.PathLike) -> None:
+    """Replace folder ``dst`` by a copy of ``src``: copied beside it, then renamed, so never half a folder."""
+    import shutil
+
+    dst = Path(dst)
+    tmp = dst.with_name(f".{dst.name}.copy")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(src, tmp)
+    shutil.rmtree(dst, ignore_errors=True)
+    os.replace(tmp, dst)
+
+
 def write_audio_atomic(path: str | os.PathLike, wave: np.ndarray, sample_rate: int, subtype: str = "PCM_24") -> None:
     """Write (frames,) or (frames, channels) audio atomically; the format follows the suffix (.flac, .wav).
 

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from foabench.benchmark.cli import main as cli
+from foabench.benchmark.references import ENCODER, shipped
 from foabench.synth.banks.format import Bank
 from foabench.synth.queries.builtin import BuiltinEncoder
 from foabench.synth.queries.export import load_query_file
@@ -44,8 +45,23 @@ def test_demo_builds_source_room_and_noise_banks(tmp_path, capsys):
     names = json.dumps(board)
     for name in ("bsast-tiny", "bsast-w-tiny", "resunet-tiny", "oracle-irm", "max-re (query DOA)", "mixture"):
         assert name in names and name in out, name
+    uses_shipped = _shipped_encoder_fits(sources.fingerprint)
+    if uses_shipped:  # the references' own encoder, copied: the references are scored beside the brief runs
+        assert encoder.hash == BuiltinEncoder.load(ENCODER).hash
+        assert "shipped with the reference checkpoints" in out
+        for name in shipped():
+            assert f"reference:{name}" in names and f"reference:{name}" in out, name
+        assert "shipped reference, " in out  # the table's training column sets them apart from the brief runs
     assert (tmp_path / "leaderboard" / "report.html").is_file()
     assert len(list((tmp_path / "leaderboard" / "plots").glob("*.png"))) == 4
     assert cli(["demo", "--workdir", str(tmp_path), "--no-progress", "--quick"]) == 0  # a rerun reuses everything
     out = capsys.readouterr().out
-    assert "reused (same starter bank)" in out and out.count("reusing the finished run") == 3
+    assert ("shipped with the reference checkpoints" if uses_shipped else "reused (same starter bank)") in out
+    assert out.count("reusing the finished run") == 3
+
+
+def _shipped_encoder_fits(fingerprint: str) -> bool:
+    """True when an encoder ships with the references and was trained on a starter bank with this fingerprint."""
+    if not (ENCODER / "encoder.json").is_file():
+        return False
+    return BuiltinEncoder.load(ENCODER).info["training"]["bank_fingerprint"] == fingerprint

@@ -17,6 +17,8 @@ import soundfile as sf
 from foabench.benchmark import leaderboard_cli
 from foabench.benchmark.breakdowns import summarize_rows
 from foabench.benchmark.leaderboard import (
+    MAIN_COLUMNS,
+    Entry,
     LeaderboardError,
     build_leaderboard,
     format_markdown,
@@ -127,10 +129,10 @@ def test_ranking_and_table_files(board_dirs: list[Path], tmp_path: Path) -> None
 
     md = format_markdown(lb)
     assert md.index("| 4 | text-only") < md.index("### Oracle information and bounds") < md.index("| oracle-mask")
-    assert re.search(r"^\| 4 \| text-only \| no \| — \| — \| — \| — \| 7\.00 ", md, re.M)
+    assert re.search(r"^\| 4 \| text-only \| no \| — \| — \| — \| — \| — \| 7\.00 ", md, re.M)
     assert re.search(r"^\| oracle bound \| oracle-mask \| yes ", md, re.M)
     assert re.search(r"^\| oracle \| steer \(oracle DOA\) \| yes ", md, re.M)
-    assert re.search(r"^\| 1 \| sep-b \| no \| 2\.50 M \| 6\.00 \| 7\.00 \| \+8\.00 \[", md, re.M)
+    assert re.search(r"^\| 1 \| sep-b \| no \| 2\.50 M \| — \| 6\.00 \| 7\.00 \| \+8\.00 \[", md, re.M)
     assert "Channel configuration" not in md and "Block-count" not in md
 
     out = tmp_path / "board"
@@ -356,3 +358,59 @@ def test_a_leaderboard_folder_is_replaced_only_with_overwrite_and_keeps_nothing_
     (tmp_path / "mine" / "paper.tex").write_text("x")
     with pytest.raises(ValueError, match="not a leaderboard folder"):
         leaderboard_cli.run_leaderboard([b], tmp_path / "mine", overwrite=True)
+
+
+def test_training_column_tells_references_brief_runs_and_baselines_apart() -> None:
+    def entry(spec: str, steps: int | None = None, seconds: float | None = None) -> Entry:
+        return Entry(name=spec, section="ranked", rank=None, spec=spec, oracle=False, bound=False, uses=[],
+                     parameters=None, metrics={}, train_steps=steps, train_seconds=seconds)  # fmt: skip
+
+    assert entry("reference:bsast-tiny", 1600, 5400.0).training == "shipped reference, 1600 steps (1.5 h)"
+    assert entry("bsast:runs/x", 60, 90.0).training == "60 steps (1.5 min)"
+    assert entry("run:runs/x", 60).training == "60 steps"
+    assert entry("max-re:query").training == "none"  # a training-free baseline
+    assert entry("mine.py:Sep").training == "—"  # a user's separator that does not say
+    assert MAIN_COLUMNS.index("training") < MAIN_COLUMNS.index("audio SI-SDR")
+
+
+def test_paired_difference_matches_a_direct_computation() -> None:
+    from foabench.benchmark.compare import paired_difference
+
+    rng = np.random.default_rng(4)
+    targets = [(f"m{i}", e) for i in range(30) for e in range(rng.integers(1, 4))]
+    a = [{"mixture": m, "event": e, "query": "audio", "si_sdri": float(rng.normal(2, 3))} for m, e in targets]
+    b = [{"mixture": m, "event": e, "query": "audio", "si_sdri": float(rng.normal(1, 3))} for m, e in targets[5:]]
+    b.append({"mixture": "other", "event": 0, "query": "audio", "si_sdri": 50.0})  # not in A: left out
+    b[0]["silent_reference"] = True  # unscored: left out
+    got = paired_difference(a, b)
+    common = {(r["mixture"], r["event"]): r["si_sdri"] for r in b[1:-1]}
+    diffs = {k: r["si_sdri"] - common[k] for r in a if (k := (r["mixture"], r["event"])) in common}
+    assert got["n"] == len(diffs) and got["mixtures"] == len({m for m, _ in diffs})
+    assert got["mean"] == pytest.approx(np.mean(list(diffs.values())), abs=1e-3)
+    # the interval resamples mixtures (their targets together): a second, loop-based bootstrap agrees
+    by_mix: dict[str, list[float]] = {}
+    for (m, _), d in diffs.items():
+        by_mix.setdefault(m, []).append(d)
+    groups = list(by_mix.values())
+    picks = np.random.default_rng(0).integers(0, len(groups), size=(1000, len(groups)))
+    means = [np.mean([d for i in pick for d in groups[i]]) for pick in picks]
+    assert got["ci"] == pytest.approx(tuple(np.quantile(means, [0.025, 0.975])), abs=1e-3)
+    with pytest.raises(ValueError, match="no scored target in common"):
+        paired_difference(a[:3], b[-1:])
+    with pytest.raises(ValueError, match="mixes query types"):
+        paired_difference([*a, {**a[0], "query": "text"}], b)
+
+
+def test_compare_cli_pairs_separators_and_query_types(tmp_path: Path, capsys) -> None:
+    from foabench.benchmark.cli import main as cli
+
+    r = tmp_path / "results"
+    foa = make_result(r, "bsast-tiny", {"audio": 6.0, "text": 4.0}, model="bsast", config=bsast_config(4, 2))
+    w = make_result(r, "bsast-w-tiny", {"audio": 3.0, "text": 2.5}, model="bsast-w", config=bsast_config(1, 2))
+    assert cli(["compare", str(foa), str(w)]) == 0
+    out = capsys.readouterr().out
+    assert "bsast-tiny (audio) - bsast-w-tiny (audio): si_sdri +3.00 dB [+3.00, +3.00] over 5 targets" in out
+    assert cli(["compare", str(foa), str(foa), "--query", "audio", "--query-b", "text"]) == 0
+    assert "bsast-tiny (audio) - bsast-tiny (text): si_sdri +2.00 dB" in capsys.readouterr().out
+    other = make_result(r, "elsewhere", {"audio": 1.0}, manifest_sha="b" * 64)
+    assert cli(["compare", str(foa), str(other)]) != 0  # another manifest: not the same targets

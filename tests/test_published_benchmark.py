@@ -215,3 +215,16 @@ def test_shipped_definition_meets_the_issue(tmp_path):
     bad.write_text(yaml.safe_dump({**defn.data, "splits": {"val": {"mixtures": 3, "seed": 1}}}))
     with pytest.raises(DefinitionError, match="name every split"):
         load_definition(bad)
+
+
+def test_encoder_and_demo_spec_hold_out_the_starter_benchmarks_test_groups():
+    """The built-in encoder's held-out clips and the demo's (``tiny``) test split are dealt exactly as starter-v1's:
+    same fractions and seed, so neither the encoder nor a reference trained on starter-v1 saw a test group."""
+    from foabench.synth.scenes.spec import load_spec
+
+    scene = load_definition("starter-v1").scene
+    expected = (scene.splits, scene.split_seed)
+    assert (TrainConfig().splits, TrainConfig().split_seed) == expected
+    assert TrainConfig().held_out_split == "test"
+    tiny = load_spec("tiny")
+    assert (tiny.splits, tiny.split_seed) == expected

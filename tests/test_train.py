@@ -195,10 +195,17 @@ def test_shipped_reference_round_trip(setup, tmp_path, monkeypatch):
         load_separator("reference:list")
     with pytest.raises(refs.ReferenceError, match="exists"):
         ship.ship_run(tmp_path / "run", "tiny-test", recipe)
+    # the demo scores the references with their own encoder, copied when it was trained on the demo's bank
+    from foabench.benchmark.demo import demo_encoder
+    from foabench.benchmark.demo_separators import matching_references
+
+    copied, how = demo_encoder(tmp_path / "demo-enc", banks / "clips", retrain=False, progress=False)
+    assert copied.hash == setup[2].hash and how == "shipped with the reference checkpoints"
+    assert matching_references(copied.hash) == ["reference:tiny-test"]
     other = train_builtin_encoder(banks / "clips", tmp_path / "enc2", TrainConfig(steps=2, batch_size=8, seed=5),
                                   progress=False)  # fmt: skip
     settings = EvalSettings(separator=f"run:{tmp_path / 'run'}", split=str(val), out=str(tmp_path / "res"),
                             banks=[str(banks)], encoder=str(tmp_path / "enc2"), cache=str(root / "cache"))  # fmt: skip
-    assert other.hash != setup[2].hash
+    assert other.hash != setup[2].hash and matching_references(other.hash) == []
     with pytest.raises(SeparatorError, match="trained with query encoder"):
         evaluate_separator(settings, progress=False)

@@ -22,8 +22,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,7 +31,7 @@ import yaml
 
 from foabench import synth
 from foabench.benchmark.published.definition import BankPlan, Definition, DefinitionError, load_definition
-from foabench.synth.audio_io import atomic_write_text, sha256_file
+from foabench.synth.audio_io import atomic_copy_tree, atomic_write_text, sha256_file
 from foabench.synth.banks.format import HEADER_NAME, Bank
 from foabench.synth.schema_version import check_schema_version
 
@@ -74,11 +72,7 @@ def _build_bank(plan: BankPlan, out: Path, sample_rate: int, workers: int | None
     else:
         assert plan.path is not None
         Bank.open(plan.path)  # refuse a folder that is not a bank before copying anything
-        tmp = out.with_name(f".{out.name}.copy")
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(plan.path, tmp)
-        shutil.rmtree(out, ignore_errors=True)
-        os.replace(tmp, out)
+        atomic_copy_tree(plan.path, out)
 
 
 def _plan_key(plan: BankPlan, sample_rate: int) -> dict:

@@ -10,7 +10,7 @@ import torch
 import yaml
 
 from foabench.benchmark.references import ENCODER, INFO_FILE, MODEL_FILE, ROOT, ReferenceError, load_recipe
-from foabench.synth.audio_io import atomic_write_text
+from foabench.synth.audio_io import atomic_copy_tree, atomic_write_text
 
 #: float16 weights are shipped when the estimates they give agree with the float32 ones to at least this SI-SDR
 #: (dB) on the run's validation mixtures: far below what any reported figure resolves
@@ -75,9 +75,7 @@ def ship_run(run: str | Path, name: str, recipe: str | Path, overwrite: bool = F
             raise ReferenceError(f"{run} was trained with encoder {encoder.hash[:12]}, the shipped references with "
                                  f"{shipped_encoder.hash[:12]}: every reference must share one encoder")  # fmt: skip
     else:
-        ENCODER.mkdir(parents=True, exist_ok=True)
-        for item in Path(settings["encoder"]).iterdir():
-            shutil.copy2(item, ENCODER / item.name)
+        atomic_copy_tree(settings["encoder"], ENCODER)
     folder = ROOT / name
     if folder.exists() and not overwrite:
         raise ReferenceError(f"{folder} exists; pass --overwrite to replace it")

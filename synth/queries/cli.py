@@ -31,12 +31,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from foabench.synth.banks.format import Bank
     from foabench.synth.queries.registry import open_encoder
     from foabench.synth.queries.retrieval import format_report, retrieval_report
+    from foabench.synth.queries.train_encoder import TrainConfig
     from foabench.synth.scenes.query_plan import class_phrase
     from foabench.synth.scenes.splits import plan_splits
 
     encoder = open_encoder(args.encoder)
     bank = Bank.open(args.bank, kind="sources")
-    plan = plan_splits([bank], [("train", 0.8), ("val", 0.1), ("test", 0.1)], args.split_seed)
+    plan = plan_splits([bank], list(TrainConfig().splits), args.split_seed)
     recs = [r for r in bank.records if plan.sources[(bank.name, r.split_group)] == args.split]
     waves = [read_audio(bank.resolve(r.path))[0][:, 0] for r in recs]
     captions = [r.caption or class_phrase(r.labels[0], 0) for r in recs]
