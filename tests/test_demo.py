@@ -6,6 +6,7 @@ import json
 import pytest
 
 from foabench.benchmark.cli import main as cli
+from foabench.benchmark.demo import DEMO_SPLITS
 from foabench.benchmark.references import ENCODER, shipped
 from foabench.synth.banks.format import Bank
 from foabench.synth.queries.builtin import BuiltinEncoder
@@ -27,8 +28,8 @@ def test_demo_builds_source_room_and_noise_banks(tmp_path, capsys):
     for bank in (sources, rooms, noise):
         assert bank.verify() == []
         assert bank.fingerprint in out
-    assert "OK: 3 manifests, 48 rows, no violations" in out
-    for split, n in (("train", 32), ("val", 8), ("test", 8)):
+    assert "OK: 3 manifests, 88 rows, no violations" in out
+    for split, n in DEMO_SPLITS:
         assert (tmp_path / "manifests" / f"{split}.header.json").is_file()
         assert len(list((tmp_path / "render" / split).glob("*/meta.json"))) == n
         queries = load_query_file(tmp_path / "queries" / f"{split}.npz")
