@@ -1,7 +1,7 @@
 """``foabench demo``: the main job end to end on the embedded starter bank.
 
 Build the starter source bank, a simulated room bank (AmbiX RIRs) and the starter diffuse noise bank; sample
-a small train/val/test split from them (the ``tiny`` spec, split like the starter benchmark so its test groups
+a small train/val/test split from them (the starter benchmark's scene spec and group split, so its test groups
 are held out from the shipped references, with audio and text queries per target), check it for leakage and
 render it; take the query encoder shipped with the reference checkpoints (or train one) and export every split's
 query embeddings; train BSAST, BSAST-W and the ResUNet (tiny configs) briefly from their reference recipes;
@@ -24,7 +24,9 @@ from foabench.synth.cli_args import positive_int
 DEMO_ROOMS = 12
 DEMO_RIRS_PER_ROOM = 6
 DEMO_SPLITS = (("train", 32), ("val", 8), ("test", 48))  # test: enough targets to tell the references apart
-DEMO_SPEC = "tiny"
+#: the demo samples its splits with this benchmark's scene rules and group split (60/20/20, seed 0): the rules the
+#: shipped references were trained under, on groups they never trained on
+DEMO_BENCHMARK = "starter-v1"
 DEMO_ENCODER_STEPS = 300
 
 
@@ -55,7 +57,8 @@ def run_demo(workdir: Path, workers: int | None = None, progress: bool = True, s
     t3 = time.perf_counter()
     print(f"[demo] starter noise bank built in {t3 - t2:.1f} s\n")
 
-    manifests = make_splits(banks, workdir / "manifests", workdir / "render", workers=workers, progress=progress)
+    spec = write_demo_spec(workdir)
+    manifests = make_splits(banks, spec, workdir / "manifests", workdir / "render", workers=workers, progress=progress)
     t4 = time.perf_counter()
     print(f"[demo] {len(manifests)} splits sampled (with queries), checked and rendered in {t4 - t3:.1f} s\n")
 
@@ -64,7 +67,7 @@ def run_demo(workdir: Path, workers: int | None = None, progress: bool = True, s
     print(f"[demo] query encoder {encoder.name} ready and query files written in {t5 - t4:.1f} s\n")
 
     paths = {p.name.removesuffix(".jsonl"): p for p in manifests}
-    runs = train_demo_models(banks, workdir, paths["val"], workers, progress, steps_scale)
+    runs = train_demo_models(banks, workdir, spec, paths["val"], workers, progress, steps_scale)
     t6 = time.perf_counter()
     print(f"[demo] {len(runs)} separators trained (or reused) in {t6 - t5:.1f} s\n")
 
@@ -133,7 +136,21 @@ def _same_encoder(folder: Path, hash_: str) -> bool:
         return False
 
 
-def make_splits(banks: Path, manifest_dir: Path, render_dir: Path, workers: int | None, progress: bool) -> list[Path]:
+def write_demo_spec(workdir: Path) -> Path:
+    """Write :data:`DEMO_BENCHMARK`'s scene spec to ``workdir/scene_spec.yaml`` (for sampling and for training)."""
+    import yaml
+
+    from foabench.benchmark.published.definition import load_definition
+    from foabench.synth.audio_io import atomic_write_text
+
+    path = workdir / "scene_spec.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, yaml.safe_dump(load_definition(DEMO_BENCHMARK).data["scene"], sort_keys=False))
+    return path
+
+
+def make_splits(banks: Path, spec_path: Path, manifest_dir: Path, render_dir: Path, workers: int | None,
+                progress: bool) -> list[Path]:  # fmt: skip
     """Sample, check (schema, hashes, leakage) and render the demo's train/val/test manifests."""
     from foabench.manifests.check import check_manifests, format_report
     from foabench.synth.banks.bank_set import BankSet
@@ -142,7 +159,7 @@ def make_splits(banks: Path, manifest_dir: Path, render_dir: Path, workers: int 
     from foabench.synth.scenes.sampler import sample_manifest
     from foabench.synth.scenes.spec import load_spec
 
-    spec = load_spec(DEMO_SPEC)
+    spec = load_spec(spec_path)
     opened = list(BankSet.open([banks]).banks.values())
     paths = []
     for split, n in DEMO_SPLITS:

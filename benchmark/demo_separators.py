@@ -14,7 +14,7 @@ from pathlib import Path
 #: the demo's briefly trained separators: (model, the shipped recipe it follows, demo steps); the recipe's settings
 #: apply except its budget and machine settings (:data:`DEMO_COMMON` and the steps replace them)
 DEMO_MODELS = (("bsast", "bsast-tiny", 60), ("bsast-w", "bsast-w-tiny", 60), ("resunet", "resunet-tiny", 200))
-DEMO_COMMON = {"config": "tiny", "spec": "tiny", "batch_size": 4, "warmup": 10, "val_every": 100_000,
+DEMO_COMMON = {"config": "tiny", "batch_size": 4, "warmup": 10, "val_every": 100_000,
                "ckpt_every": 50, "threads": 0, "compile": False}  # fmt: skip
 #: the training-free baselines and bounds the demo scores beside the models
 DEMO_BASELINES = (
@@ -30,10 +30,10 @@ DEMO_BASELINES = (
 )
 
 
-def train_demo_models(banks: Path, workdir: Path, val: Path, workers: int | None, progress: bool,
+def train_demo_models(banks: Path, workdir: Path, spec: Path, val: Path, workers: int | None, progress: bool,
                       steps_scale: float = 1.0) -> dict[str, Path]:  # fmt: skip
-    """Train (or reuse/resume) each of :data:`DEMO_MODELS` for ``steps_scale`` times its steps; returns model
-    name -> run folder."""
+    """Train (or reuse/resume) each of :data:`DEMO_MODELS` on scenes of the ``spec`` file for ``steps_scale`` times
+    its steps; returns model name -> run folder."""
     from foabench.benchmark.references import load_recipe
     from foabench.benchmark.train import TrainSettings, run_is_complete, train
     from foabench.synth.banks.bank_set import BankSet
@@ -45,9 +45,10 @@ def train_demo_models(banks: Path, workdir: Path, val: Path, workers: int | None
         steps = max(2, round(demo_steps * steps_scale))
         fields.update(DEMO_COMMON, model=model, steps=steps, ckpt_every=min(DEMO_COMMON["ckpt_every"], steps),
                       warmup=min(DEMO_COMMON["warmup"], steps // 2))  # fmt: skip
-        key = json.dumps({**fields, "banks": fingerprints}, sort_keys=True)
+        spec_sha = hashlib.sha256(spec.read_bytes()).hexdigest()
+        key = json.dumps({**fields, "spec_sha256": spec_sha, "banks": fingerprints}, sort_keys=True)
         run = workdir / "runs" / f"{model}-tiny-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
-        settings = TrainSettings(out=str(run), banks=[str(banks)], val=str(val),
+        settings = TrainSettings(out=str(run), banks=[str(banks)], val=str(val), spec=str(spec),
                                  workers=2 if workers is None else workers,
                                  encoder=str(workdir / "encoders" / "builtin"), cache=str(workdir / "embeddings"),
                                  **fields)  # fmt: skip

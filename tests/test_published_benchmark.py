@@ -217,14 +217,14 @@ def test_shipped_definition_meets_the_issue(tmp_path):
         load_definition(bad)
 
 
-def test_encoder_and_demo_spec_hold_out_the_starter_benchmarks_test_groups():
-    """The built-in encoder's held-out clips and the demo's (``tiny``) test split are dealt exactly as starter-v1's:
-    same fractions and seed, so neither the encoder nor a reference trained on starter-v1 saw a test group."""
+def test_encoder_and_demo_hold_out_the_starter_benchmarks_test_groups(tmp_path):
+    """The built-in encoder's held-out clips are dealt exactly as starter-v1's test groups (same fractions and seed),
+    and the demo samples its splits with starter-v1's own scene spec: neither the encoder nor a reference trained on
+    starter-v1 saw a group of their test splits."""
+    from foabench.benchmark.demo import DEMO_BENCHMARK, write_demo_spec
     from foabench.synth.scenes.spec import load_spec
 
     scene = load_definition("starter-v1").scene
-    expected = (scene.splits, scene.split_seed)
-    assert (TrainConfig().splits, TrainConfig().split_seed) == expected
-    assert TrainConfig().held_out_split == "test"
-    tiny = load_spec("tiny")
-    assert (tiny.splits, tiny.split_seed) == expected
+    assert (TrainConfig().splits, TrainConfig().split_seed) == (scene.splits, scene.split_seed)
+    assert TrainConfig().held_out_split == "test" and DEMO_BENCHMARK == "starter-v1"
+    assert load_spec(write_demo_spec(tmp_path)) == scene
