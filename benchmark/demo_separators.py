@@ -14,6 +14,7 @@ from pathlib import Path
 #: the demo's briefly trained separators: (model, the shipped recipe it follows, demo steps); the recipe's settings
 #: apply except its budget and machine settings (:data:`DEMO_COMMON` and the steps replace them)
 DEMO_MODELS = (("bsast", "bsast-tiny", 60), ("bsast-w", "bsast-w-tiny", 60), ("resunet", "resunet-tiny", 200))
+#: (``val_every`` beyond the steps: one validation, the one every run ends with)
 DEMO_COMMON = {"config": "tiny", "batch_size": 4, "warmup": 10, "val_every": 100_000,
                "ckpt_every": 50, "threads": 0, "compile": False}  # fmt: skip
 #: the training-free baselines and bounds the demo scores beside the models
@@ -39,13 +40,13 @@ def train_demo_models(banks: Path, workdir: Path, spec: Path, val: Path, workers
     from foabench.synth.banks.bank_set import BankSet
 
     fingerprints = {n: b.fingerprint for n, b in sorted(BankSet.open([banks]).banks.items())}
+    spec_sha = hashlib.sha256(spec.read_bytes()).hexdigest()
     runs = {}
     for model, recipe, demo_steps in DEMO_MODELS:
         fields = {k: v for k, v in load_recipe(recipe).items() if k not in ("description", "workers")}
         steps = max(2, round(demo_steps * steps_scale))
         fields.update(DEMO_COMMON, model=model, steps=steps, ckpt_every=min(DEMO_COMMON["ckpt_every"], steps),
                       warmup=min(DEMO_COMMON["warmup"], steps // 2))  # fmt: skip
-        spec_sha = hashlib.sha256(spec.read_bytes()).hexdigest()
         key = json.dumps({**fields, "spec_sha256": spec_sha, "banks": fingerprints}, sort_keys=True)
         run = workdir / "runs" / f"{model}-tiny-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
         settings = TrainSettings(out=str(run), banks=[str(banks)], val=str(val), spec=str(spec),
