@@ -62,6 +62,9 @@ def ship_run(run: str | Path, name: str, recipe: str | Path, overwrite: bool = F
     from foabench.synth.queries.registry import open_encoder
 
     run = Path(run)
+    folder = ROOT / name
+    if folder.exists() and not overwrite:  # refused before anything is loaded or copied
+        raise ReferenceError(f"{folder} exists; pass --overwrite to replace it")
     recipe_fields = load_recipe(recipe)
     model, info = load_trained(run)
     settings = info["settings"]
@@ -76,9 +79,6 @@ def ship_run(run: str | Path, name: str, recipe: str | Path, overwrite: bool = F
                                  f"{shipped_encoder.hash[:12]}: every reference must share one encoder")  # fmt: skip
     else:
         atomic_copy_tree(settings["encoder"], ENCODER)
-    folder = ROOT / name
-    if folder.exists() and not overwrite:
-        raise ReferenceError(f"{folder} exists; pass --overwrite to replace it")
     folder.mkdir(parents=True, exist_ok=True)
     state = model.state_dict()
     half = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}

@@ -42,7 +42,7 @@ class TrainConfig:
     template_p: float = 0.3
     seed: int = 0
     held_out_split: str = "test"
-    # the starter-v1 benchmark's split (and the ``tiny`` spec's): its test groups are the encoder's held-out clips,
+    # the starter-v1 benchmark's split (the demo samples with it too): its test groups are the encoder's held-out clips,
     # so no query of a benchmark test target is ever trained on
     splits: tuple[tuple[str, float], ...] = (("train", 0.6), ("val", 0.2), ("test", 0.2))
     split_seed: int = 0
