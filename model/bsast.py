@@ -10,7 +10,11 @@ Pipeline (shapes for B items, C channels, T frames, F bins, N bands, D features)
 1. STFT (Hann ``n_fft``, hop ``hop``, center) of every channel -> real/imag ``(B, C, T, F, 2)``, float32.
 2. Band-split encoder: band n of each channel (``2 F_n`` numbers per frame) -> RMS normalisation with a
    learned gain -> ``Linear(2 F_n, D)``; bands stacked -> ``Z`` ``(B, C, T, N, D)``. Weights are per band
-   and shared by the channels. The 25 band edges (Hz) are in ``model/bands.py``.
+   and shared by the channels. The 25 band edges (Hz) are in ``model/bands.py``. With ``band_norm:
+   channel`` (default) each channel's token is normalised by its own RMS, which leaves a plane wave's Y, Z
+   and X tokens equal to its W token up to sign: the level ratios that carry the direction are divided
+   out. ``band_norm: shared`` divides every channel of a (frame, band) by the RMS over all channels
+   together, so the tokens keep those ratios (for the W-only model the two are the same).
 3. FiLM: ``Z <- gamma(q) * Z + beta(q)`` from a two-layer MLP of the query, once after the encoder (the
    paper's placement) or before every block (``film_every_block``).
 4. ``depth`` tri-axial blocks: RoPE self-attention along time, bands, channels, with FFNs
@@ -78,10 +82,11 @@ class BandSplitEncoder(nn.Module):
     band-by-band loop it must equal (kept as the test oracle). Both use the same per-band parameters."""
 
     def __init__(self, bands: list[tuple[int, int]], dim: int, eps: float = 1e-8,
-                 n_groups: int = DEFAULT_GROUPS) -> None:  # fmt: skip
+                 n_groups: int = DEFAULT_GROUPS, shared_norm: bool = False) -> None:  # fmt: skip
         super().__init__()
         self.bands = bands
         self.eps = eps
+        self.shared_norm = shared_norm  # RMS over the channels of a (frame, band) instead of per channel
         sizes = [2 * (b - a) for a, b in bands]
         self.gains = nn.ParameterList(nn.Parameter(torch.ones(s)) for s in sizes)
         self.proj = nn.ModuleList(nn.Linear(s, dim) for s in sizes)
@@ -91,13 +96,21 @@ class BandSplitEncoder(nn.Module):
             self.register_buffer(f"_gather{k}", g.gather_index(pad), persistent=False)
             self.register_buffer(f"_numbers{k}", torch.tensor([2.0 * s for s in g.sizes]), persistent=False)
 
+    def _share(self, mean_square: Tensor, lead: torch.Size) -> Tensor:
+        """Per-token mean squares ``(M, n)`` (M = B C T rows) -> their mean over the channels, per row."""
+        if not self.shared_norm:
+            return mean_square
+        per_channel = mean_square.view(*lead[:2], -1, mean_square.shape[-1])  # (B, C, T, n)
+        return per_channel.mean(1, keepdim=True).expand_as(per_channel).reshape(mean_square.shape)
+
     def forward(self, spec: Tensor) -> tuple[Tensor, Tensor]:
         lead = spec.shape[:-2]
         x = F.pad(spec.flatten(-2).float(), (0, 1)).reshape(-1, 2 * spec.shape[-2] + 1)  # (M, 2F + 1)
         zs, rmss = [], []
         for k, g in enumerate(self.groups):
             xg = x.index_select(-1, getattr(self, f"_gather{k}")).view(x.shape[0], len(g.bands), 2 * g.width)
-            rms = (xg.pow(2).sum(-1) / getattr(self, f"_numbers{k}") + self.eps).sqrt()  # (M, n)
+            mean_square = self._share(xg.pow(2).sum(-1) / getattr(self, f"_numbers{k}"), lead)
+            rms = (mean_square + self.eps).sqrt()  # (M, n)
             # (x / rms * gain) W^T + b  ==  (x (gain W^T)) / rms + b: the scaling stays off the padded input
             weight = torch.stack([pad_rows(self.proj[b].weight.t() * self.gains[b][:, None], 2 * g.width)
                                   for b in g.bands])  # fmt: skip
@@ -112,7 +125,10 @@ class BandSplitEncoder(nn.Module):
         zs, rmss = [], []
         for (a, b), gain, proj in zip(self.bands, self.gains, self.proj, strict=True):
             x = spec[:, :, :, a:b, :].flatten(-2).float()  # (B, C, T, 2 F_n)
-            rms = (x.pow(2).mean(-1, keepdim=True) + self.eps).sqrt()
+            mean_square = x.pow(2).mean(-1, keepdim=True)
+            if self.shared_norm:
+                mean_square = mean_square.mean(1, keepdim=True).expand_as(mean_square)
+            rms = (mean_square + self.eps).sqrt()
             zs.append(proj(x / rms * gain))
             rmss.append(rms)
         return torch.stack(zs, dim=3), torch.cat(rmss, dim=-1)
@@ -198,7 +214,7 @@ class BSAST(SeparatorModel):
         self.config = cfg = resolve_config(config, overrides, get_config)
         bands = cfg.bands()
         self.stft = STFT(cfg.n_fft, cfg.hop)
-        self.encoder = BandSplitEncoder(bands, cfg.dim, cfg.band_eps)
+        self.encoder = BandSplitEncoder(bands, cfg.dim, cfg.band_eps, shared_norm=cfg.band_norm == "shared")
         n_film = cfg.depth if cfg.film_every_block else 1
         self.film = nn.ModuleList(FiLM(cfg.query_dim, cfg.film_hidden, cfg.dim) for _ in range(n_film))
         self.blocks = nn.ModuleList(

@@ -23,6 +23,9 @@ from foabench.model.common import ConfigMixin
 CHANNEL_MERGES = ("attention", "mean", "linear")
 #: what the heads predict: the target spectrum (the paper) or complex filters on the mixture's channels
 OUTPUTS = ("spectrum", "mask")
+#: over which numbers the band-split encoder's RMS is taken: each channel's token alone, or all channels of a
+#: (frame, band) together (keeps the inter-channel level ratios, i.e. the direction, in the tokens)
+BAND_NORMS = ("channel", "shared")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class BSASTConfig(ConfigMixin):
     film_every_block: bool = False  # paper: FiLM once, after the band-split encoder
     output: str = "spectrum"  # one of OUTPUTS (model/bsast.py, step 5)
     channel_merge: str = "attention"  # one of CHANNEL_MERGES (output "spectrum" only)
+    band_norm: str = "channel"  # one of BAND_NORMS (model/bsast.py, step 2)
     band_rescale: bool = True  # restore each band token's input RMS on the predicted spectrum
     w_skip: bool = True  # add the mixture's W spectrum to the estimate: training starts from the mixture
     rope_base: float = 10000.0
@@ -61,6 +65,8 @@ class BSASTConfig(ConfigMixin):
             raise ValueError(f"dim {self.dim} must split into {self.heads} heads of even size (RoPE)")
         if self.channel_merge not in CHANNEL_MERGES:
             raise ValueError(f"channel_merge must be one of {CHANNEL_MERGES}, got {self.channel_merge!r}")
+        if self.band_norm not in BAND_NORMS:
+            raise ValueError(f"band_norm must be one of {BAND_NORMS}, got {self.band_norm!r}")
         if self.output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
         if not 0 < self.hop <= self.n_fft:

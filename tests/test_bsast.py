@@ -306,7 +306,8 @@ def _outputs_and_grads(model: BSAST, x: torch.Tensor, q: torch.Tensor, per_band:
     "name, overrides",
     [("tiny", {}), ("small", {}), ("paper", {"depth": 1}), ("tiny", {"channel_merge": "linear"}),
      ("tiny", {"channel_merge": "mean", "band_rescale": False}), ("tiny", {"n_channels": 1}),
-     ("tiny", {"output": "mask"}), ("small", {"output": "mask", "n_channels": 1})],
+     ("tiny", {"output": "mask"}), ("small", {"output": "mask", "n_channels": 1}),
+     ("tiny", {"band_norm": "shared"}), ("tiny", {"band_norm": "shared", "output": "mask"})],
 )  # fmt: skip
 def test_batched_bands_equal_the_per_band_path(name, overrides):
     """The grouped band-split encoder and heads compute what the band-by-band loops compute, gradients too."""
@@ -338,3 +339,22 @@ def test_band_groups_cover_every_band_with_least_padding():
         assert [b for g in groups for b in g.bands] == list(range(preset.n_bands))
         padded = sum(len(g.bands) * g.width for g in groups)
         assert padded <= 1.2 * preset.n_bins
+
+
+def test_shared_band_norm_keeps_the_direction_in_the_tokens():
+    """A plane wave from 20 or 60 degrees azimuth has the same channel signs; per-channel RMS normalisation
+    divides out the level ratios that tell them apart, the shared norm keeps them. Both stay scale-free."""
+    torch.manual_seed(0)
+    s = torch.randn(16000)
+    tokens = {}
+    for norm in ("channel", "shared"):
+        encoder = BSAST("tiny", band_norm=norm).encoder
+        with torch.inference_mode():
+            spec = [BSAST("tiny").stft(_encode(s, az)[None]) for az in (20.0, 60.0)]
+            z20, z60 = (encoder(sp)[0] for sp in spec)
+            torch.testing.assert_close(encoder(spec[0] * 5)[0], z20, rtol=1e-4, atol=1e-4)
+        tokens[norm] = (z20 - z60).abs().max() / z20.abs().max()
+    assert tokens["channel"] < 1e-4
+    assert tokens["shared"] > 0.05
+    with pytest.raises(ValueError, match="band_norm"):
+        get_config("tiny", band_norm="frame")
