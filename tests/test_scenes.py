@@ -90,8 +90,10 @@ def test_spec_errors_name_the_field(bank_root, spec):
         parse_spec({**TEST_SPEC, "colour": 1})
     with pytest.raises(SpecError, match=r"targets\.snr_db"):
         parse_spec({**TEST_SPEC, "targets": {"count": 1, "snr_db": {"dist": "gamma"}}})
-    with pytest.raises(SpecError, match="at least one target"):
-        parse_spec({**TEST_SPEC, "targets": {"count": 0}})
+    with pytest.raises(SpecError, match=r"duplicates\.rate"):
+        parse_spec({**TEST_SPEC, "targets": {"count": 2, "duplicates": {"rate": 2, "max": 1, "min_angle_deg": 60}}})
+    with pytest.raises(SpecError, match=r"interferers: unknown keys \['duplicates'\]"):
+        parse_spec({**TEST_SPEC, "interferers": {"duplicates": {"rate": 1, "max": 1, "min_angle_deg": 60}}})
     with pytest.raises(SpecError, match="not one of the spec's splits"):
         sample_manifest(spec, _banks(bank_root), "holdout", 1, 0)
     with pytest.raises(SpecError, match="distinct classes"):

@@ -54,7 +54,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``scenes`` and ``render`` to the top-level parser."""
     p = sub.add_parser("scenes", help="sample N scenes of one split into a manifest (JSON Lines + header)")
-    p.add_argument("--spec", default="dcase2025", help="shipped spec name (dcase2025, tiny) or a YAML/JSON file")
+    p.add_argument(
+        "--spec", default="dcase2025", help="shipped spec name (dcase2025, dcase2026, tiny) or a YAML/JSON file"
+    )
     p.add_argument("--banks", nargs="+", required=True, help="bank folders, or folders holding banks")
     p.add_argument("--split", required=True, help="split name from the spec (e.g. train, val, test)")
     p.add_argument("--n", type=positive_int, required=True, help="number of mixtures")

@@ -3,10 +3,13 @@
 Row ``i`` draws everything from its own generator, seeded with ``SeedSequence([seed, i])`` (the 32-bit row
 seed is stored in the row), in a fixed order over inputs sorted by bank and path, so a manifest depends only
 on the spec, the banks, the split, ``n`` and ``seed`` — never on directory listing or global random state.
-For each mixture: the targets (count, distinct classes unless the spec repeats them, a clip of each class,
-an excerpt of at most ``max_event_s``, an onset that keeps the event inside the mixture, an SNR), then the
-interferers (classes that are not targets of this mixture), then one room and a distinct RIR per event whose
-directions are at least ``min_separation_deg`` apart, then the background noise clip, offset and level.
+For each mixture: the targets (count, possibly 0; distinct classes unless the spec repeats them, plus same-class
+duplicates where the spec allows them, each from another recording; a clip of each class, an excerpt of at
+most ``max_event_s``, an onset that keeps the event inside the mixture, an SNR), then the interferers (classes
+that are not targets of this mixture), then one room and a distinct RIR per event whose directions are at
+least ``min_separation_deg`` apart (and ``duplicates.min_angle_deg`` between targets of one class), then the
+background noise clip, offset and level. A spec without duplicates draws exactly the numbers it drew before
+they existed, so its rows are unchanged.
 """
 
 from __future__ import annotations
@@ -68,6 +71,40 @@ def _classes(wanted: tuple[str, ...] | None, available: list[str], where: str) -
     return sorted(wanted)
 
 
+def _labels(rng: np.random.Generator, role: str, es: EventSpec, classes: list[str], pools: _Pools,
+            count: int) -> list[str]:  # fmt: skip
+    """The classes of ``count`` events: distinct ones (unless repeated), then any same-class duplicates, each of a
+    class with a clip left to draw (a class of its own where no class of the mixture has one)."""
+    dup = es.duplicates
+    n_dup = 0
+    if dup is not None and count >= 2 and rng.uniform() < dup.rate:
+        n_dup = int(rng.integers(1, min(count - 1, dup.max) + 1))
+    distinct = count - n_dup
+    if not es.repeat_classes and distinct > len(classes):
+        raise SpecError(f"{distinct} {role} events of distinct classes, but this split has only {len(classes)} classes")
+    labels = [classes[int(ci)] for ci in rng.choice(len(classes), size=distinct, replace=es.repeat_classes)]
+    for _ in range(n_dup):  # a duplicate needs another recording of its class than those already used
+        eligible = [c for c in labels[:distinct] if len(pools.clips[c]) > labels.count(c)]
+        if not eligible:  # every class in the mixture has used all its clips: a target of a new class instead
+            eligible = [c for c in classes if c not in labels]
+        if not eligible:
+            raise SpecError(f"{count} {role} events: the classes {sorted(set(labels))} have no clip left in this split")
+        labels.append(eligible[int(rng.integers(len(eligible)))])
+    return labels
+
+
+def _clip(rng: np.random.Generator, pools: _Pools, label: str, same_class: list[dict]) -> tuple[str, ClipRecord]:
+    """A clip of ``label``; for a duplicate (``same_class`` non-empty) one of another recording than those of
+    ``same_class``: another split group where the split has one, another clip otherwise."""
+    pool = pools.clips[label]
+    if same_class:
+        used = {(e["source"]["bank"], e["source"]["path"]) for e in same_class}
+        groups = {e["source"]["group"] for e in same_class}
+        other = [(b, r) for b, r in pool if (b, r.path) not in used]
+        pool = [(b, r) for b, r in other if r.split_group not in groups] or other
+    return pool[int(rng.integers(len(pool)))]
+
+
 def _sample_events(
     rng: np.random.Generator, spec: SceneSpec, role: str, es: EventSpec, classes: list[str], pools: _Pools
 ) -> list[dict]:
@@ -76,16 +113,13 @@ def _sample_events(
         return []
     if not classes:
         raise SpecError(f"no classes left for {role} events in this split")
-    if not es.repeat_classes and count > len(classes):
-        raise SpecError(f"{count} {role} events of distinct classes, but this split has only {len(classes)} classes")
-    picked = rng.choice(len(classes), size=count, replace=es.repeat_classes)
     n = spec.num_frames
     max_len = round(spec.max_event_s * spec.sample_rate)
     min_len = round(spec.min_event_s * spec.sample_rate)
-    events = []
-    for ci in picked:
-        label = classes[int(ci)]
-        bank, rec = pools.clips[label][int(rng.integers(len(pools.clips[label])))]
+    events: list[dict] = []
+    for label in _labels(rng, role, es, classes, pools, count):
+        same_class = [e for e in events if e["label"] == label] if es.duplicates is not None else []
+        bank, rec = _clip(rng, pools, label, same_class)
         length = min(rec.num_frames, max_len, n)
         if es.duration_s is not None:
             wanted = max(min_len, round(float(es.duration_s.sample(rng)) * spec.sample_rate))
@@ -109,18 +143,34 @@ def _sample_events(
     return events
 
 
+def _min_angles(spec: SceneSpec, events: list[dict]) -> np.ndarray:
+    """``(n, n)`` least angle (degrees) between the directions of every two events."""
+    need = np.full((len(events), len(events)), spec.min_separation_deg)
+    dup = spec.targets.duplicates
+    if dup is not None:
+        for i, a in enumerate(events):
+            for j, b in enumerate(events):
+                if i != j and a["role"] == b["role"] == "target" and a["label"] == b["label"]:
+                    need[i, j] = max(need[i, j], dup.min_angle_deg)
+    return need
+
+
 def _place(rng: np.random.Generator, spec: SceneSpec, events: list[dict], pools: _Pools) -> dict:
     """Pick one room and a distinct, separated RIR for every event; returns the room reference."""
     if not pools.rooms:
         raise SpecError("this split has no rooms (RIR bank missing, or the spec's rooms filter removes them all)")
+    if not events:  # no target and no interferer: the room still names where the noise was recorded for
+        bank, room, _ = pools.rooms[int(rng.integers(len(pools.rooms)))]
+        return {"bank": bank, "room": room}
+    need = _min_angles(spec, events)
     for _ in range(MAX_ROOM_TRIES):
         bank, room, rirs = pools.rooms[int(rng.integers(len(pools.rooms)))]
         chosen: list[RirRecord] = []
         for idx in rng.permutation(len(rirs)):
             r = rirs[int(idx)]
             if all(
-                angular_distance(r.azimuth, r.elevation, c.azimuth, c.elevation) >= spec.min_separation_deg
-                for c in chosen
+                angular_distance(r.azimuth, r.elevation, c.azimuth, c.elevation) >= need[k, len(chosen)]
+                for k, c in enumerate(chosen)
             ):
                 chosen.append(r)
                 if len(chosen) == len(events):
@@ -132,7 +182,8 @@ def _place(rng: np.random.Generator, spec: SceneSpec, events: list[dict], pools:
             return {"bank": bank, "room": room}
     raise SpecError(
         f"no room of this split has {len(events)} RIRs at least {spec.min_separation_deg} deg apart "
-        f"({MAX_ROOM_TRIES} tries); add positions per room or lower min_separation_deg"
+        f"(same-class targets: {need.max():g} deg) in {MAX_ROOM_TRIES} tries; add positions per room or lower "
+        "min_separation_deg"
     )
 
 

@@ -3,15 +3,22 @@
 ``queries``: ``text`` (``caption``: the target clip's caption, a class phrase when it has none; or
 ``template``: always a class phrase) and ``recipe`` (a pseudo-query recipe of :mod:`foabench.synth.queries.pseudo`,
 e.g. ``{name: gaussian, sigma: 0.126}``), recorded per target with its own seed.
-Per role (``targets``, ``interferers``): ``count``, ``classes``, ``repeat_classes``, ``snr_db``, and optionally
-``duration_s`` (excerpt length; default the whole clip, capped at ``max_event_s``; always within
-[``min_event_s``, clip length]) and ``onset_s`` (default uniform over the onsets that keep the event inside the
-mixture; a drawn onset is clamped so the event ends by the mixture's end).
+Per role (``targets``, ``interferers``): ``count`` (targets may be 0: a mixture of interferers and noise only),
+``classes``, ``repeat_classes``, ``snr_db``, and optionally ``duration_s`` (excerpt length; default the whole
+clip, capped at ``max_event_s``; always within [``min_event_s``, clip length]) and ``onset_s`` (default uniform
+over the onsets that keep the event inside the mixture; a drawn onset is clamped so the event ends by the
+mixture's end).
 A distribution is written ``{dist: NAME, ...}``: ``const`` (``value``), ``choose`` (``values``), ``uniform``
 (``low``, ``high``), ``normal`` (``mean``, ``std``) or ``truncnorm`` (``mean``, ``std``, ``low``, ``high``);
-a bare number means ``const``. Shipped specs: ``dcase2025`` (the DCASE 2025 Task 4 recipe: 10 s at 32 kHz,
-1-3 targets at 5-20 dB, 0-2 interferers at 0-15 dB, one room per mixture, diffuse background) and ``tiny``
-(short mixtures for tests and the demo). ``foabench scenes --spec NAME_OR_FILE``.
+a bare number means ``const``. ``targets.duplicates`` (``rate``, ``max``, ``min_angle_deg``) allows same-class
+targets as DCASE 2026 does: a mixture of ``n >= 2`` targets has duplicates with probability ``rate``; then
+``k``, uniform in ``1 .. min(n - 1, max)``, of its targets repeat classes of the other ``n - k`` (distinct
+classes), each from another recording of its class (another split group when the split has one, another clip
+otherwise) and at least ``min_angle_deg`` from every target of its class.
+Shipped specs: ``dcase2025`` (the DCASE 2025 Task 4 recipe: 10 s at 32 kHz, 1-3 targets of distinct classes at
+5-20 dB, 0-2 interferers at 0-15 dB, one room per mixture, diffuse background), ``dcase2026`` (the same with
+0-3 targets and same-class duplicates) and ``tiny`` (short mixtures for tests and the demo).
+``foabench scenes --spec NAME_OR_FILE``.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import yaml
 
 from foabench.synth.scenes.query_plan import make_recipe
 
-SHIPPED_SPECS = ("dcase2025", "tiny")
+SHIPPED_SPECS = ("dcase2025", "dcase2026", "tiny")
 DISTRIBUTIONS = {
     "const": ("value",),
     "choose": ("values",),
@@ -103,6 +110,15 @@ class Dist:
 
 
 @dataclass(frozen=True)
+class Duplicates:
+    """Same-class targets in one mixture (DCASE 2026's ``dupse_rate``, ``max_n_dupse``, ``dupse_min_angle``)."""
+
+    rate: float  # probability that a mixture of two or more targets has duplicates
+    max: int  # most duplicated targets in one mixture
+    min_angle_deg: float  # least angle between two targets of one class
+
+
+@dataclass(frozen=True)
 class EventSpec:
     """How many events of one role, of which classes, at which levels."""
 
@@ -112,6 +128,23 @@ class EventSpec:
     repeat_classes: bool = False
     duration_s: Dist | None = None  # excerpt length; None: the whole clip (capped at max_event_s)
     onset_s: Dist | None = None  # None: uniform over the onsets that keep the event inside the mixture
+    duplicates: Duplicates | None = None  # targets only: same-class targets (None: none)
+
+
+def _duplicates(data: object, where: str) -> Duplicates | None:
+    if data is None:
+        return None
+    need = {"rate", "max", "min_angle_deg"}
+    if not isinstance(data, dict) or set(data) != need:
+        raise SpecError(f"{where}: a mapping with exactly {sorted(need)}, got {data!r}")
+    rate, most, angle = data["rate"], data["max"], data["min_angle_deg"]
+    if not (isinstance(rate, (int, float)) and 0.0 <= rate <= 1.0):
+        raise SpecError(f"{where}.rate: a probability within [0, 1], got {rate!r}")
+    if not (isinstance(most, int) and not isinstance(most, bool) and most >= 1):
+        raise SpecError(f"{where}.max: an integer >= 1, got {most!r}")
+    if not (isinstance(angle, (int, float)) and 0.0 <= angle <= 180.0):
+        raise SpecError(f"{where}.min_angle_deg: degrees within [0, 180], got {angle!r}")
+    return Duplicates(float(rate), most, float(angle))
 
 
 @dataclass(frozen=True)
@@ -144,10 +177,12 @@ class SceneSpec:
         return dict(self.raw)
 
 
-def _events(data: dict, where: str) -> EventSpec:
+def _events(data: dict, where: str, role: str) -> EventSpec:
     if not isinstance(data, dict):
         raise SpecError(f"{where}: expected a mapping")
-    known = {"count", "snr_db", "classes", "repeat_classes", "duration_s", "onset_s"}
+    known = {"count", "snr_db", "classes", "repeat_classes", "duration_s", "onset_s"} | (
+        {"duplicates"} if role == "targets" else set()
+    )
     if set(data) - known:
         raise SpecError(f"{where}: unknown keys {sorted(set(data) - known)}")
     classes = data.get("classes", "all")
@@ -164,6 +199,7 @@ def _events(data: dict, where: str) -> EventSpec:
         repeat_classes=bool(data.get("repeat_classes", False)),
         duration_s=None if data.get("duration_s") is None else Dist.parse(data["duration_s"], f"{where}.duration_s"),
         onset_s=None if data.get("onset_s") is None else Dist.parse(data["onset_s"], f"{where}.onset_s"),
+        duplicates=_duplicates(data.get("duplicates"), f"{where}.duplicates"),
     )
 
 
@@ -207,8 +243,8 @@ def parse_spec(data: dict, name: str = "spec") -> SceneSpec:
         duration_s=duration,
         max_event_s=float(data.get("max_event_s", duration)),
         min_event_s=float(data.get("min_event_s", 0.25)),
-        targets=_events(data.get("targets", {}), f"{name}.targets"),
-        interferers=_events(data.get("interferers", {"count": 0}), f"{name}.interferers"),
+        targets=_events(data.get("targets", {}), f"{name}.targets", "targets"),
+        interferers=_events(data.get("interferers", {"count": 0}), f"{name}.interferers", "interferers"),
         min_separation_deg=float(data.get("min_separation_deg", 0.0)),
         rooms=rooms,
         noise_probability=prob,
@@ -220,15 +256,13 @@ def parse_spec(data: dict, name: str = "spec") -> SceneSpec:
         query_recipe=tuple(recipe.items()),
         raw=json.loads(json.dumps(data)),
     )
-    if spec.targets.count.support()[0] < 1:
-        raise SpecError(f"{name}.targets.count: every mixture needs at least one target")
     if not 0 < spec.min_event_s <= spec.max_event_s <= duration:
         raise SpecError(f"{name}: 0 < min_event_s <= max_event_s <= duration_s needed")
     return spec
 
 
 def load_spec(name_or_path: str | Path) -> SceneSpec:
-    """A shipped spec by name (``dcase2025``, ``tiny``) or a YAML/JSON file."""
+    """A shipped spec by name (``dcase2025``, ``dcase2026``, ``tiny``) or a YAML/JSON file."""
     key = str(name_or_path)
     if key in SHIPPED_SPECS:
         text = resources.files("foabench.synth.scenes.specs").joinpath(f"{key}.yaml").read_text()
