@@ -159,7 +159,7 @@ def _place(rng: np.random.Generator, spec: SceneSpec, events: list[dict], pools:
     """Pick one room and a distinct, separated RIR for every event; returns the room reference."""
     if not pools.rooms:
         raise SpecError("this split has no rooms (RIR bank missing, or the spec's rooms filter removes them all)")
-    if not events:  # no target and no interferer: the room still names where the noise was recorded for
+    if not events:  # no target and no interferer (only noise): the row still names one room of the split
         bank, room, _ = pools.rooms[int(rng.integers(len(pools.rooms)))]
         return {"bank": bank, "room": room}
     need = _min_angles(spec, events)
