@@ -7,7 +7,8 @@ and query types of one mixture share its room, noise and interferers, so resampl
 are independent and give intervals that are too narrow. The resampling is seeded, so a summary is
 reproducible.
 
-A separator that also reports class labels gets DCASE 2025 Task 4's class-aware CA-SDRi (:func:`ca_sdri`).
+DCASE's class-aware scores of separators that label their output are summarised in
+:mod:`foabench.benchmark.labelled_eval`.
 
 Breakdowns (:data:`BREAKDOWNS`) put every row in one bin per property: its class, number of sources, number
 of interferers, RT60 and DRR of its RIR, its SNR, and its query type.
@@ -105,34 +106,6 @@ def bin_sort_key(label: str) -> tuple:
     return (0, number - (0.5 if label.startswith("<") else 0.0) + (0.5 if label.startswith(">=") else 0.0), label)
 
 
-def ca_sdri(rows: list[dict], metric: str = "sdri") -> dict | None:
-    """DCASE 2025 Task 4's class-aware SDRi over mixtures (``None`` when no row carries detected labels).
-
-    Per mixture, with ``C`` the labels of its targets and ``D`` the labels the separator detected:
-    ``CA = sum_{c in C | D} P_c / |C | D|`` where ``P_c`` is the target's ``metric`` (SDRi) when ``c`` is in
-    both sets (the mean over targets when several share the class) and 0 for a missed class (false negative)
-    or a detected class that is not there (false positive). The result is the mean over mixtures, with the
-    bootstrap interval over mixtures. Rows with a silent reference count their class as present with P = 0.
-    """
-    by_mix: dict[str, list[dict]] = {}
-    for r in rows:
-        if r.get("detected_labels") is not None:
-            by_mix.setdefault(r["mixture"], []).append(r)
-    if not by_mix:
-        return None
-    per_mix = []
-    for mixture, group in sorted(by_mix.items()):
-        truth = {r["label"] for r in group}
-        detected = set(group[0]["detected_labels"])
-        total = 0.0
-        for c in truth & detected:
-            vals = [r[metric] for r in group if r["label"] == c and r.get(metric) is not None]
-            total += float(np.mean(vals)) if vals else 0.0
-        per_mix.append({"mixture": mixture, "ca": total / len(truth | detected)})
-    return {"mean": round(float(np.mean([m["ca"] for m in per_mix])), 3), "ci": bootstrap_ci(per_mix, "ca"),
-            "n_mixtures": len(per_mix)}  # fmt: skip
-
-
 def summarize_rows(rows: list[dict]) -> dict:
     """Per query type: counts, every metric's mean with its interval, and every breakdown of SI-SDRi."""
     out: dict = {"rows": len(rows), "by_query": {}}
@@ -145,7 +118,6 @@ def summarize_rows(rows: list[dict]) -> dict:
             entry[m] = stats["mean"]
             if m in SUMMARY_METRICS:
                 entry[f"{m}_ci"] = stats["ci"]
-        entry["ca_sdri"] = ca_sdri(sel)
         entry["breakdowns"] = {by: breakdown(sel, by) for by in BREAKDOWNS if by != "query"}
         out["by_query"][kind] = entry
     return out

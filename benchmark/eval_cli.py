@@ -18,17 +18,23 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from foabench.benchmark.evaluate import EvalSettings, evaluate_separator, format_summary
 
     published = args.benchmark or args.hf
-    if published and args.manifest_option:
-        raise ValueError("--manifest names a split of your own; with --benchmark or --hf name the split with --split")
-    split = None if published else manifest_argument(args)
-    if not published and split is None:
-        raise ValueError("no manifest given (use --manifest NAME.jsonl, --benchmark DIR or --hf DIR)")
+    if (published or args.dcase) and args.manifest_option:
+        raise ValueError("--manifest names a split of your own; with --benchmark or --hf name the split with "
+                         "--split, and --dcase names its folder")  # fmt: skip
+    if args.dcase and args.manifest_legacy:
+        raise ValueError("--dcase names a DCASE test folder; it takes no --split")
+    if (args.query_bank or args.dcase_layout) and not args.dcase:
+        raise ValueError("--query-bank and --dcase-layout go with --dcase DIR")
+    split = None if published or args.dcase else manifest_argument(args)
+    if not (published or args.dcase) and split is None:
+        raise ValueError("no manifest given (use --manifest NAME.jsonl, --benchmark DIR, --hf DIR or --dcase DIR)")
     settings = EvalSettings(
         separator=args.separator, split=split, out=args.out, banks=args.banks, query=args.query,
         benchmark=args.benchmark, hf=args.hf, benchmark_split=(args.manifest_legacy or "test") if published else "test",
         reference=args.reference, separator_args=json.loads(args.separator_args) if args.separator_args else {},
         encoder=args.encoder, cache=args.cache, batch_size=args.batch_size, device=args.device,
-        examples=args.examples, overwrite=args.overwrite,
+        examples=args.examples, overwrite=args.overwrite, dcase=args.dcase, dcase_layout=args.dcase_layout,
+        query_bank=args.query_bank, save_estimates=args.save_estimates,
     )  # fmt: skip
     summary = evaluate_separator(settings, progress=not args.no_progress)
     print(format_summary(summary, summary["provenance"]["separator"]["name"]))
@@ -60,6 +66,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hf", default=None, metavar="DIR",
                    help="Hugging Face shards (`export-hf`, `benchmark build --hf`): score on them alone, no banks "
                         "needed (--split NAME, default test)")  # fmt: skip
+    p.add_argument("--dcase", default=None, metavar="DIR",
+                   help="a DCASE Task 4 test folder as shipped (soundscape/NAME.wav, oracle_target/NAME_LABEL.wav; "
+                        "or a dev_set holding test/ or synthesized/test/): score on it, no banks needed; text "
+                        "queries from the class names unless the folder was exported by foabench")  # fmt: skip
+    p.add_argument("--dcase-layout", default=None, choices=("2025", "2026"),
+                   help="the DCASE year whose rules apply (CA-SDRi or CAPI-SDRi); default: guessed from the folder")
+    p.add_argument("--query-bank", nargs="+", default=None, metavar="BANK",
+                   help="with --dcase: source bank(s) of the same classes, for the audio queries")
+    p.add_argument("--save-estimates", default=None, metavar="DIR",
+                   help="also write every estimate as a DCASE estimate file, DIR/<query>/NAME_LABEL.wav "
+                        "(NAME_N_LABEL.wav under the 2026 rules), for DCASE's own evaluation")  # fmt: skip
     p.add_argument("--query", default="both", choices=("audio", "text", "both"), help="query types to score")
     p.add_argument("--out", required=True, metavar="RESULTS", help="results folder (resumed if it exists)")
     p.add_argument("--banks", nargs="+", default=["foabench-data/banks"], help="bank folders")

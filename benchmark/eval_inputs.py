@@ -7,7 +7,8 @@ Three sources give :func:`foabench.benchmark.evaluate.evaluate_separator` the sa
   are read from its rendered files, each checked against the sha256 ``benchmark.json`` records;
 - :class:`ShardInputs` — Hugging Face shards (``eval --hf DIR``): everything from the shards alone, the audio
   query clips included, so no bank is needed. Shards of a benchmark carry exactly the bytes of its rendered
-  files, so ``--benchmark`` and ``--hf`` give the same figures.
+  files, so ``--benchmark`` and ``--hf`` give the same figures;
+- :class:`foabench.benchmark.dcase_inputs.DcaseInputs` — a DCASE Task 4 test folder (``eval --dcase DIR``).
 """
 
 from __future__ import annotations
@@ -200,14 +201,20 @@ class ShardInputs(EvalInputs):
 
 
 def open_inputs(split: str | None, bank_paths: list[str], benchmark: str | None = None, hf: str | None = None,
-                benchmark_split: str = "test") -> EvalInputs:  # fmt: skip
-    """The inputs an evaluation asks for: a benchmark folder, shards, or a manifest with its banks."""
-    if benchmark and hf:
-        raise ValueError("give --benchmark or --hf, not both")
+                benchmark_split: str = "test", dcase: str | None = None, dcase_layout: str | None = None,
+                query_bank: list[str] | None = None, audio_queries: bool = True) -> EvalInputs:  # fmt: skip
+    """The inputs an evaluation asks for: a benchmark folder, shards, a DCASE test folder (with an optional query
+    bank; ``audio_queries``: audio queries will be scored, so they must exist), or a manifest with its banks."""
+    if sum(bool(x) for x in (benchmark, hf, dcase)) > 1:
+        raise ValueError("give one of --benchmark, --hf and --dcase")
     if benchmark:
         return BenchmarkInputs.open_benchmark(benchmark, benchmark_split)
     if hf:
         return ShardInputs(hf, benchmark_split)
+    if dcase:
+        from foabench.benchmark.dcase_inputs import DcaseInputs
+
+        return DcaseInputs(dcase, dcase_layout, query_bank, audio_queries)
     if not split:
-        raise ValueError("no manifest given (use --manifest NAME.jsonl, --benchmark DIR or --hf DIR)")
+        raise ValueError("no manifest given (use --manifest NAME.jsonl, --benchmark DIR, --hf DIR or --dcase DIR)")
     return RenderedInputs.open(split, bank_paths)

@@ -14,9 +14,14 @@ A results folder holds
   (label, counts of targets/interferers, RT60, DRR, SNR, direction, room, noise);
 - ``summary.json`` — per query type: means with bootstrap intervals and breakdowns by class, number of
   sources and interferers, RT60, DRR and SNR bins (:mod:`foabench.benchmark.breakdowns`); written atomically at the end;
+- ``labelled.jsonl`` — for a separator that labels what it extracts (``segment`` or ``detect``, see
+  :mod:`foabench.benchmark.labelled_eval`): one record per mixture with the labels on both sides, CA-SDRi,
+  CAPI-SDRi and label accuracy; the summary's ``class_aware`` holds their means with intervals;
 - ``examples/`` — listening material for the first ``examples`` mixtures (24-bit FLAC, mono):
   ``{mixture}_mixture.flac`` (the W channel), and per target event ``k``: ``{mixture}_{k}_reference.flac``,
   ``{mixture}_{k}_query.flac`` (the audio query clip) and ``{mixture}_{k}_{audio|text}.flac`` (the estimate).
+
+With ``save_estimates`` every estimate is also written in DCASE's naming (:mod:`foabench.benchmark.estimate_files`).
 
 Resumable: rows are appended a batch at a time (whole lines, flushed and fsynced); a rerun with the same
 provenance skips the keys already written and drops a torn last line. The provenance identifies the
@@ -41,7 +46,9 @@ import torch
 
 from foabench import synth
 from foabench.benchmark.breakdowns import summarize_rows
+from foabench.benchmark.estimate_files import EstimateWriter, rule_layout
 from foabench.benchmark.eval_inputs import EvalInputs, InputsError, open_inputs
+from foabench.benchmark.labelled_eval import answer, class_rule, labelling_mode, score_answer, summarize_labelled
 from foabench.benchmark.metrics import score
 from foabench.benchmark.result_rows import read_result_rows
 from foabench.benchmark.separator import QueryBatch, SeparatorContext, SeparatorError, is_oracle
@@ -57,6 +64,7 @@ QUERY_KINDS = ("audio", "text")
 ROWS = "rows.jsonl"
 PROVENANCE = "provenance.json"
 SUMMARY = "summary.json"
+LABELLED = "labelled.jsonl"
 EXAMPLES = "examples"
 METRICS = ("si_sdr", "sdr", "si_sdri", "sdri", "mixture_si_sdr", "mixture_sdr")
 
@@ -81,6 +89,10 @@ class EvalSettings:
     benchmark: str | None = None  # a built benchmark folder: score on its rendered files (``split`` unused)
     hf: str | None = None  # a Hugging Face shard folder: score on the shards alone
     benchmark_split: str = "test"  # the split of ``benchmark`` or ``hf``
+    dcase: str | None = None  # a DCASE Task 4 test folder (soundscape/, oracle_target/): score on it, no banks
+    dcase_layout: str | None = None  # 2025 | 2026 (None: guessed from the folder)
+    query_bank: list[str] | None = None  # with ``dcase``: source bank(s) the audio queries come from
+    save_estimates: str | None = None  # also write the estimates in DCASE naming under this folder
 
     def kinds(self) -> tuple[str, ...]:
         if self.query == "both":
@@ -242,12 +254,12 @@ def _metadata(item: _Item, inputs: EvalInputs) -> dict:
         "n_targets": roles.count("target"),
         "n_interferers": roles.count("interference"),
         "n_sources": len(roles),
-        "snr_db": ev["snr_db"],
+        "snr_db": ev.get("snr_db"),
         "azimuth": ev.get("azimuth"),
         "elevation": ev.get("elevation"),
         "rt60": rt60,
         "drr_db": drr,
-        "room": row["room"]["room"],
+        "room": (row.get("room") or {}).get("room"),
         "noise": row.get("noise") is not None,
     }
 
@@ -272,7 +284,8 @@ def evaluate_separator(
         raise ValueError(f"batch size {settings.batch_size} and examples {settings.examples}: need >= 1 and >= 0")
     check_device(settings.device)
     kinds = settings.kinds()
-    inputs = open_inputs(settings.split, settings.banks, settings.benchmark, settings.hf, settings.benchmark_split)
+    inputs = open_inputs(settings.split, settings.banks, settings.benchmark, settings.hf, settings.benchmark_split,
+                         settings.dcase, settings.dcase_layout, settings.query_bank, "audio" in kinds)  # fmt: skip
     sep = separator or load_separator(settings.separator, settings.separator_args, settings.device)
     if not _needs_encoder(sep):
         encoder = None
@@ -288,7 +301,7 @@ def evaluate_separator(
     prov = provenance(settings, sep, inputs, encoder)
     rows_path = out / ROWS
     if settings.overwrite:
-        for name in (ROWS, PROVENANCE, SUMMARY):
+        for name in (ROWS, PROVENANCE, SUMMARY, LABELLED):
             (out / name).unlink(missing_ok=True)
         shutil.rmtree(out / EXAMPLES, ignore_errors=True)
     elif (out / PROVENANCE).is_file():
@@ -303,6 +316,13 @@ def evaluate_separator(
     done = _read_done(rows_path)
     rows = inputs.rows
     sample_rate = inputs.sample_rate
+    mode = labelling_mode(sep)
+    labelled_path = out / LABELLED
+    labelled_done = _read_done(labelled_path) if mode else {}
+    rule = getattr(inputs, "class_rule", None) or class_rule(rows)
+    writer = (
+        EstimateWriter(settings.save_estimates, rule_layout(rule), sample_rate) if settings.save_estimates else None
+    )
     if hasattr(sep, "setup"):
         sep.setup(SeparatorContext(sample_rate, torch.device(settings.device), encoder))
     queries = _Queries(encoder if "query_embedding" in sep.uses else None, inputs, settings.cache)
@@ -340,8 +360,9 @@ def evaluate_separator(
             silent = not np.isfinite(m["si_sdr"])
             out_rows.append({**_metadata(it, inputs), "run": prov["run"], "separator": sep.name,
                              "oracle": is_oracle(sep), "reference": settings.reference,
-                             "silent_reference": bool(silent), "detected_labels": detected.get(it.row["id"]),
-                             **{k: _nan_to_none(m[k]) for k in METRICS}})  # fmt: skip
+                             "silent_reference": bool(silent), **{k: _nan_to_none(m[k]) for k in METRICS}})  # fmt: skip
+            if writer is not None:
+                writer.target(it.kind, it.row, it.target, e)
             if it.row["id"] in example_ids:
                 stem = out / EXAMPLES / f"{it.row['id']}_{it.event}"
                 write_audio_atomic(f"{stem}_{it.kind}.flac", _safe_peak(e), sample_rate)
@@ -349,21 +370,43 @@ def evaluate_separator(
                     write_audio_atomic(f"{stem}_reference.flac", _safe_peak(ref), sample_rate)
                     write_audio_atomic(out / EXAMPLES / f"{it.row['id']}_mixture.flac", _safe_peak(mixture[:, 0]),
                                        sample_rate)  # fmt: skip
-                    query_clip = inputs.query_clip(it.row["events"][it.event])
-                    write_audio_atomic(f"{stem}_query.flac", _safe_peak(query_clip), sample_rate)
+                    if "audio" in kinds:  # text-only inputs may have no clip (a DCASE folder without a bank)
+                        query_clip = inputs.query_clip(it.row["events"][it.event])
+                        write_audio_atomic(f"{stem}_query.flac", _safe_peak(query_clip), sample_rate)
         _append_rows(rows_path, out_rows)
         new += len(out_rows)
         bar.update(len(out_rows))
 
-    detected: dict[str, list[str]] = {}
-    for items in by_row.values():
-        row = items[0].row
+    def text_queries(texts: list[str]) -> QueryBatch:
+        return _query_batch(sep, [{"query": {"text": t}} for t in texts], "text", sample_rate, queries, inputs)
+
+    def label_pass(row: dict, mixture: np.ndarray, refs: list[np.ndarray]) -> None:
+        """The separator's labelled answer to one mixture, scored DCASE's way (:mod:`.labelled_eval`)."""
+        nonlocal labelled_seconds
+        t0 = time.perf_counter()
+        try:
+            pairs = answer(sep, mode, mixture, sample_rate, text_queries)
+        except Exception as exc:
+            raise _kept(exc, f"{sep.name} labelling {row['id']}") from exc
+        labelled_seconds += time.perf_counter() - t0
+        labels = [e["label"] for e in row["events"] if e["role"] == "target"]
+        record = {**score_answer(row["id"], pairs, labels, refs, mixture), "run": prov["run"], "mode": mode}
+        _append_rows(labelled_path, [record])
+        if writer is not None:
+            writer.labelled(row["id"], pairs)
+
+    labelled_seconds = 0.0
+    for row in rows:
+        items = by_row.get(row["id"], [])
+        labelling = mode is not None and row["id"] not in labelled_done
+        if not items and not labelling:
+            continue
         try:
             mixture, refs = inputs.mixture(row, settings.reference)
         except (InputError, AudioError, RenderError, InputsError) as exc:
             raise _kept(exc, f"reading {inputs.manifest['path']}") from exc
-        if hasattr(sep, "detect"):
-            detected[row["id"]] = _detect(sep, mixture, sample_rate)
+        if labelling:
+            label_pass(row, mixture, refs)
         for it in items:
             pending.append((it, mixture, refs[it.target]))
         if len(pending) >= settings.batch_size * len(kinds):
@@ -377,6 +420,9 @@ def evaluate_separator(
         return {}
     summary = summarize_rows(list(_read_done(rows_path).values()))
     summary["separator_seconds"] = round(seconds, 3)
+    if mode is not None:
+        summary["labelled_seconds"] = round(labelled_seconds, 3)
+    summary["class_aware"] = summarize_labelled(list(_read_done(labelled_path).values()), rule, mode) if mode else None
     summary["provenance"] = prov
     atomic_write_text(out / SUMMARY, json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return summary
@@ -401,25 +447,16 @@ def _kept(exc: Exception, where: str) -> EvaluationError:
                            "cause and run the same command again to resume")  # fmt: skip
 
 
-def _detect(sep, mixture: np.ndarray, sample_rate: int) -> list[str]:
-    """The class labels a label-predicting separator reports for one ``(frames, 4)`` mixture."""
-    labels = sep.detect(torch.from_numpy(np.ascontiguousarray(mixture.T))[None], sample_rate)
-    if len(labels) != 1 or not all(isinstance(x, str) for x in labels[0]):
-        raise ValueError(f"{sep.name}: detect() must return one list of label strings per mixture")
-    return sorted(set(labels[0]))
-
-
 def _safe_peak(wave: np.ndarray) -> np.ndarray:
     """An estimate scaled down (never up) to fit 24-bit FLAC without clipping."""
     peak = float(np.max(np.abs(wave), initial=0.0))
     return (wave / peak * 0.99 if peak > 0.99 else wave).astype(np.float32)
 
 
-def _separate(sep, batch, kind: str, sample_rate: int, queries: _Queries, inputs: EvalInputs) -> np.ndarray:
-    """Run the separator on one batch of equal-length items; returns ``(B, L)`` float64."""
+def _query_batch(sep, events: list[dict], kind: str, sample_rate: int, queries: _Queries, inputs: EvalInputs,
+                 targets: list[np.ndarray] | None = None) -> QueryBatch:  # fmt: skip
+    """The :class:`QueryBatch` of ``events`` (their recorded queries of ``kind``), with what ``sep.uses`` names."""
     uses = set(sep.uses)
-    events = [it.row["events"][it.event] for it, _, _ in batch]
-    mixture = torch.from_numpy(np.stack([m.T for _, m, _ in batch]).astype(np.float32))
     q = QueryBatch(kind=kind, sample_rate=sample_rate)
     if "query_embedding" in uses:
         q.embedding = torch.from_numpy(queries.embeddings(events, kind).astype(np.float32))
@@ -428,10 +465,20 @@ def _separate(sep, batch, kind: str, sample_rate: int, queries: _Queries, inputs
     if "query_audio" in uses and kind == "audio":
         q.audio = [inputs.query_clip(ev) for ev in events]
     if "oracle_direction" in uses:
+        if any(ev.get("azimuth") is None or ev.get("elevation") is None for ev in events):
+            raise ValueError(f"{sep.name} reads the true direction, and these targets have none recorded (a DCASE "
+                             "folder without foabench metadata)")  # fmt: skip
         q.direction = np.array([[ev["azimuth"], ev["elevation"]] for ev in events], dtype=np.float64)
     if "oracle_target" in uses:
-        q.target = torch.from_numpy(np.stack([r for _, _, r in batch]).astype(np.float32))
-    est = sep.separate(mixture, q)
+        q.target = torch.from_numpy(np.stack(targets).astype(np.float32))
+    return q
+
+
+def _separate(sep, batch, kind: str, sample_rate: int, queries: _Queries, inputs: EvalInputs) -> np.ndarray:
+    """Run the separator on one batch of equal-length items; returns ``(B, L)`` float64."""
+    events = [it.row["events"][it.event] for it, _, _ in batch]
+    mixture = torch.from_numpy(np.stack([m.T for _, m, _ in batch]).astype(np.float32))
+    est = sep.separate(mixture, _query_batch(sep, events, kind, sample_rate, queries, inputs, [r for _, _, r in batch]))
     est = est.detach().cpu().numpy() if torch.is_tensor(est) else np.asarray(est)
     if est.shape != (len(batch), mixture.shape[-1]):
         raise ValueError(f"separate() returned shape {est.shape}, expected {(len(batch), mixture.shape[-1])}")

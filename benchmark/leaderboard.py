@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from foabench.benchmark.breakdowns import summarize_rows
+from foabench.benchmark.labelled_eval import RULE_NAMES
 from foabench.benchmark.result_rows import read_result_rows
 from foabench.synth.audio_io import atomic_write_text
 
@@ -85,6 +86,7 @@ class Entry:
     train_steps: int | None = None
     train_seconds: float | None = None
     path: str = ""
+    class_aware: dict | None = None  # summary["class_aware"] (labelled_eval.summarize_labelled) or None
     result: Result | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -313,10 +315,8 @@ def _metrics(summary: dict) -> dict[str, dict]:
     out = {}
     for kind, e in (summary.get("by_query") or {}).items():
         ci = e.get("si_sdri_ci")
-        ca = e.get("ca_sdri") or {}
         out[kind] = {"si_sdr": e.get("si_sdr"), "sdr": e.get("sdr"), "si_sdri": e.get("si_sdri"),
-                     "si_sdri_ci": list(ci) if ci else None, "sdri": e.get("sdri"), "n": e.get("n"),
-                     "ca_sdri": ca.get("mean")}  # fmt: skip
+                     "si_sdri_ci": list(ci) if ci else None, "sdri": e.get("sdri"), "n": e.get("n")}  # fmt: skip
     return out
 
 
@@ -333,7 +333,8 @@ def _entry(r: Result) -> Entry:
     entry = Entry(name=r.name, section=section, rank=None, spec=str(sep.get("spec", "")), oracle=r.oracle,
                   bound=r.bound, uses=list(sep.get("uses") or []), parameters=sep.get("parameters"),
                   metrics=_metrics(r.summary), model=sep.get("model"), train_steps=sep.get("train_steps"),
-                  train_seconds=sep.get("train_seconds"), path=str(r.path), result=r)  # fmt: skip
+                  train_seconds=sep.get("train_seconds"), path=str(r.path), class_aware=r.summary.get("class_aware"),
+                  result=r)  # fmt: skip
     if config:
         entry.preset = config.get("name")
         entry.n_channels = config.get("n_channels")
@@ -526,22 +527,46 @@ def format_markdown(lb: Leaderboard, main_only: bool = False) -> str:
     if lb.depth_table:
         lines += ["", "### Block-count ablation (BSAST)", ""]
         lines += _md_table(DEPTH_COLUMNS, [depth_cells(r) for r in lb.depth_table])
-    tagged = [e for e in lb.entries if any(e.value(k, "ca_sdri") is not None for k in QUERY_KINDS)]
-    if tagged:
-        lines += ["", "### Class-aware SDRi (DCASE 2025 Task 4; separators that also predict labels)", ""]
-        lines += _md_table(CA_COLUMNS, [[e.name, *(fmt(e.value(k, "ca_sdri"), True) for k in QUERY_KINDS)]
-                                        for e in tagged])  # fmt: skip
+    labelled = [e for e in lb.entries if e.class_aware]
+    if labelled:
+        rules = sorted({e.class_aware["rule"] for e in labelled})
+        lines += ["", "### Class-aware scores (DCASE Task 4; separators that label what they extract)", ""]
+        lines += _md_table(class_columns(rules), [class_cells(e, rules) for e in labelled])
     if lb.notes:
         lines += ["", *(f"> note: {n}" for n in lb.notes)]
     return "\n".join(lines)
 
 
-CA_COLUMNS = ("separator", "audio CA-SDRi", "text CA-SDRi")
+LABELLING = {"segment": "segment()", "detect": "detect() + a text query per label"}
+
+
+def class_columns(rules: list[str]) -> list[str]:
+    """The class-aware table's header: the metric of each rule the results follow (CA-SDRi 2025, CAPI-SDRi 2026)."""
+    return ["separator", "labels from", *(f"{RULE_NAMES[r]} [95 % CI]" for r in rules), "label accuracy [95 % CI]",
+            "mixtures"]  # fmt: skip
+
+
+def _with_ci(stats: dict | None, signed: bool, unit: str = "") -> str:
+    if not stats or stats.get("mean") is None:
+        return DASH
+    ci = stats.get("ci")
+    text = fmt(stats["mean"], signed) + unit
+    return text + (f" [{fmt(ci[0], signed)}, {fmt(ci[1], signed)}]" if ci else "")
+
+
+def class_cells(e: Entry, rules: list[str]) -> list[str]:
+    ca = e.class_aware
+    scores = [_with_ci(ca.get(r), True) if ca.get("rule") == r else DASH for r in rules]
+    return [e.name, LABELLING.get(ca.get("mode"), str(ca.get("mode"))), *scores,
+            _with_ci(ca.get("label_accuracy"), False, " %"), str(ca.get("n_mixtures", DASH))]  # fmt: skip
+
 
 CSV_FIELDS = ("section", "rank", "separator", "spec", "uses_oracle", "bound", "uses", "parameters", "model",
               "preset", "n_channels", "depth",
               *(f"{k}_{m}" for k in QUERY_KINDS for m in ("si_sdr", "sdr", "si_sdri", "si_sdri_ci_low",
-                                                          "si_sdri_ci_high", "sdri", "n", "ca_sdri")),
+                                                          "si_sdri_ci_high", "sdri", "n")),
+              "class_rule", "class_sdri", "class_sdri_ci_low", "class_sdri_ci_high", "label_accuracy",
+              "label_accuracy_ci_low", "label_accuracy_ci_high",
               "results")  # fmt: skip
 
 
@@ -551,9 +576,15 @@ def _csv_row(e: Entry) -> dict:
            "preset": e.preset, "n_channels": e.n_channels, "depth": e.depth, "results": e.path}  # fmt: skip
     for kind in QUERY_KINDS:
         ci = e.value(kind, "si_sdri_ci") or [None, None]
-        for m in ("si_sdr", "sdr", "si_sdri", "sdri", "n", "ca_sdri"):
+        for m in ("si_sdr", "sdr", "si_sdri", "sdri", "n"):
             row[f"{kind}_{m}"] = e.value(kind, m)
         row[f"{kind}_si_sdri_ci_low"], row[f"{kind}_si_sdri_ci_high"] = ci
+    ca = e.class_aware or {}
+    if ca:
+        score, accuracy = ca.get(ca["rule"]) or {}, ca.get("label_accuracy") or {}
+        row.update(class_rule=ca["rule"], class_sdri=score.get("mean"), label_accuracy=accuracy.get("mean"))
+        row["class_sdri_ci_low"], row["class_sdri_ci_high"] = score.get("ci") or [None, None]
+        row["label_accuracy_ci_low"], row["label_accuracy_ci_high"] = accuracy.get("ci") or [None, None]
     return {k: "" if v is None else v for k, v in row.items()}
 
 
@@ -573,7 +604,7 @@ def to_dict(lb: Leaderboard) -> dict:
         entries.append({"section": e.section, "rank": e.rank, "separator": e.name, "mark": e.mark, "spec": e.spec,
                         "uses_oracle": e.oracle, "bound": e.bound, "uses": e.uses, "parameters": e.parameters,
                         "model": e.model, "preset": e.preset, "n_channels": e.n_channels, "depth": e.depth,
-                        "metrics": e.metrics, "results": e.path,
+                        "metrics": e.metrics, "class_aware": e.class_aware, "results": e.path,
                         "complete": e.result.complete if e.result else True})  # fmt: skip
     return {"manifest": lb.manifest, "benchmark": lb.benchmark, "ranked_by": "audio si_sdri (ties: text si_sdri)",
             "entries": entries, "channel_configuration": lb.channel_table, "block_count": lb.depth_table,

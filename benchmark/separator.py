@@ -12,9 +12,11 @@ A separator is any object with
   target reference (the mono ``direct`` reference by default), float, same length;
 - optionally ``is_bound = True`` for the reference points (the mixture itself, oracle masks) that are not
   separators in their own right; only these may read neither query nor oracle information;
-- optionally ``detect(mixture, sample_rate) -> list[list[str]]``: the class labels it hears in each mixture
-  (a separator that also tags); the harness then scores DCASE 2025 Task 4's class-aware CA-SDRi
-  (:func:`foabench.benchmark.breakdowns.ca_sdri`);
+- optionally ``segment(mixture, sample_rate) -> [[(label, waveform), ...]]`` (a full DCASE S5 system: one list
+  of labelled mono estimates per mixture), or ``detect(mixture, sample_rate) -> [[label, ...]]`` (a tagger in
+  front of a separator that reads ``query_text`` or ``query_embedding``: the harness then queries it once per
+  detected label with that label's text query); either way the harness scores DCASE Task 4's class-aware
+  CA-SDRi / CAPI-SDRi and label accuracy per mixture (:mod:`foabench.benchmark.labelled_eval`);
 - optionally ``setup(context: SeparatorContext)``, called once before the first batch with the sample rate,
   the device and the query encoder the harness uses (a separator that embeds audio itself, like the
   query-steered beamformer, takes the encoder from there).

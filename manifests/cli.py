@@ -17,10 +17,20 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_export_dcase(args: argparse.Namespace) -> int:
-    from foabench.manifests.dcase_export import export_dcase
+    if args.layout is None:
+        from foabench.manifests.dcase_export import export_dcase
 
-    written = export_dcase(manifest_argument(args), args.out, banks=args.banks)
-    print(f"wrote {len(written)} DCASE metadata file(s) to {args.out}")
+        written = export_dcase(manifest_argument(args), args.out, banks=args.banks)
+        print(f"wrote {len(written)} DCASE metadata file(s) to {args.out}")
+        return 0
+    from foabench.manifests.dcase_audio_export import export_dcase_layout
+
+    if not args.banks:
+        raise ValueError("--layout renders the mixtures and oracle targets: pass the banks with --banks")
+    counts = export_dcase_layout(manifest_argument(args), args.banks, args.out, args.layout,
+                                 progress=not args.no_progress)  # fmt: skip
+    print(f"DCASE {args.layout} layout in {args.out}: {counts['written']} mixture(s) written, {counts['skipped']} "
+          f"already there, {counts['targets']} oracle target(s)")  # fmt: skip
     return 0
 
 
@@ -45,11 +55,19 @@ def register(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
     p.add_argument("--json", action="store_true", help="print a machine-readable report")
     p.set_defaults(func=_cmd_check)
 
-    p = cmds.add_parser("export-dcase", help="write DCASE 2025 Task 4 (SpatialScaper) metadata, one JSON per row")
+    p = cmds.add_parser(
+        "export-dcase",
+        help="write a split in the DCASE Task 4 layout (--layout: soundscape/, oracle_target/, metadata/) or its "
+        "metadata only (one JSON per row)",
+    )
     add_manifest_argument(p)
-    p.add_argument("--out", required=True, help="output folder (DIR/<row id>.json)")
+    p.add_argument("--out", required=True, help="output folder (a DCASE test folder, or DIR/<row id>.json)")
     p.add_argument(
         "--banks", nargs="+", default=None, metavar="PATH", help="verify inputs and take noise labels from the banks"
     )
+    p.add_argument("--layout", default=None, choices=("2025", "2026"),
+                   help="render mixtures and oracle targets in this year's layout: NAME_LABEL.wav (2025) or "
+                        "NAME_N_LABEL.wav (2026: same-class targets allowed); without it, metadata only")  # fmt: skip
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_cmd_export_dcase)
     return cmds

@@ -57,7 +57,7 @@ def _room_name(row: dict) -> str | None:
     return str(rirs[0]) if rirs and rirs[0] is not None else None
 
 
-def _safe_file_stem(row_id: str, where: str) -> str:
+def safe_file_stem(row_id: str, where: str) -> str:
     if not row_id or row_id in (".", "..") or any(c in row_id for c in "/\\\0"):
         raise ManifestError(f"{where}: row id {row_id!r} cannot name a metadata file")
     return row_id
@@ -116,7 +116,7 @@ def row_to_dcase(row: dict, manifest_name: str, split: str, noise_labels: Sequen
     return out
 
 
-def _verified_noise_labels(manifest: Manifest, banks: BankSet | None) -> dict[tuple[str, str], list[str]]:
+def verified_noise_labels(manifest: Manifest, banks: BankSet | None) -> dict[tuple[str, str], list[str]]:
     """Verify every input of the rows against ``banks`` (fingerprints, files, sha256) and return the labels of
     each noise clip used, keyed by (bank, path); without banks, nothing is verified and no labels are known."""
     if banks is None:
@@ -143,10 +143,10 @@ def export_dcase(
     With ``banks``, every input is verified (fingerprints, sha256) and noise labels come from the noise bank."""
     manifest = read_manifest(manifest_path)
     bank_set = open_bank_set(banks)
-    labels = _verified_noise_labels(manifest, bank_set)
+    labels = verified_noise_labels(manifest, bank_set)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    stems = [_safe_file_stem(str(row["id"]), str(manifest.rows_path)) for row in manifest.rows]
+    stems = [safe_file_stem(str(row["id"]), str(manifest.rows_path)) for row in manifest.rows]
     dupes = sorted({s for s in stems if stems.count(s) > 1})
     if dupes:
         raise ManifestError(f"{manifest.rows_path}: row ids used twice: {dupes[:5]}")
