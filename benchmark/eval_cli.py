@@ -70,10 +70,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a DCASE Task 4 test folder as shipped (soundscape/NAME.wav, oracle_target/NAME_LABEL.wav; "
                         "or a dev_set holding test/ or synthesized/test/): score on it, no banks needed; text "
                         "queries from the class names unless the folder was exported by foabench")  # fmt: skip
-    p.add_argument("--dcase-layout", default=None, choices=("2025", "2026"),
-                   help="the DCASE year whose rules apply (CA-SDRi or CAPI-SDRi); default: guessed from the folder")
-    p.add_argument("--query-bank", nargs="+", default=None, metavar="BANK",
-                   help="with --dcase: source bank(s) of the same classes, for the audio queries")
+    p.add_argument(
+        "--dcase-layout",
+        default=None,
+        choices=("2025", "2026"),
+        help="the DCASE year whose rules apply (CA-SDRi or CAPI-SDRi); default: guessed from the folder",
+    )
+    p.add_argument(
+        "--query-bank",
+        nargs="+",
+        default=None,
+        metavar="BANK",
+        help="with --dcase: source bank(s) of the same classes, for the audio queries",
+    )
     p.add_argument("--save-estimates", default=None, metavar="DIR",
                    help="also write every estimate as a DCASE estimate file, DIR/<query>/NAME_LABEL.wav "
                         "(NAME_N_LABEL.wav under the 2026 rules), for DCASE's own evaluation")  # fmt: skip

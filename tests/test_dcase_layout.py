@@ -123,7 +123,7 @@ def test_export_resumes_and_refuses_another_layout(setup, exported, tmp_path):  
     out, _ = exported
     again = export_dcase_layout(test, [banks], out / "2025", "2025", progress=False)
     assert again["written"] == 0 and again["skipped"] == len(read_manifest(test).rows)
-    with pytest.raises(LayoutError, match="another computation.*layout"):
+    with pytest.raises(LayoutError, match=r"another computation.*layout"):
         export_dcase_layout(test, [banks], out / "2025", "2026", progress=False)
     # an interrupted export: one mixture's metadata missing, its audio torn; the rerun redoes that one only
     folder = tmp_path / "partial"
@@ -200,7 +200,7 @@ def _dcase_tree(root: Path, targets: dict[str, list[str]], numbered: bool, frame
 
 
 def test_eval_on_a_dcase_2025_tree(setup, tmp_path):  # noqa: F811
-    root, banks, _, _ = setup
+    _, banks, _, _ = setup
     tree = _dcase_tree(tmp_path / "dev_set" / "test", {"soundscape_01": ["bell", "dog"], "soundscape_02": ["bird"]},
                        numbered=False)  # fmt: skip
     inputs = DcaseInputs(tmp_path, query_bank=[str(banks)])
@@ -252,7 +252,7 @@ def test_bad_dcase_trees_are_named(tmp_path):
     _dcase_tree(tmp_path / "a", {"m": ["dog"]}, numbered=False)
     write_wave(tmp_path / "a" / "soundscape" / "m.wav", np.zeros((SR, 2), np.float32), SR)  # stereo
     inputs = DcaseInputs(tmp_path / "a", audio_queries=False)
-    with pytest.raises(InputsError, match="2 channel.*4-channel"):
+    with pytest.raises(InputsError, match=r"2 channel.*4-channel"):
         inputs.mixture(inputs.rows[0], "direct")
     _dcase_tree(tmp_path / "b", {"m": ["dog"]}, numbered=False)
     write_wave(tmp_path / "b" / "oracle_target" / "m_dog.wav", np.zeros(SR // 2, np.float32), SR)  # short
