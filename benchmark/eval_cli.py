@@ -34,7 +34,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         reference=args.reference, separator_args=json.loads(args.separator_args) if args.separator_args else {},
         encoder=args.encoder, cache=args.cache, batch_size=args.batch_size, device=args.device,
         examples=args.examples, overwrite=args.overwrite, dcase=args.dcase, dcase_layout=args.dcase_layout,
-        query_bank=args.query_bank, save_estimates=args.save_estimates,
+        query_bank=args.query_bank, save_estimates=args.save_estimates, labels=args.labels,
     )  # fmt: skip
     summary = evaluate_separator(settings, progress=not args.no_progress)
     print(format_summary(summary, summary["provenance"]["separator"]["name"]))
@@ -86,6 +86,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--save-estimates", default=None, metavar="DIR",
                    help="also write every estimate as a DCASE estimate file, DIR/<query>/NAME_LABEL.wav "
                         "(NAME_N_LABEL.wav under the 2026 rules), for DCASE's own evaluation")  # fmt: skip
+    p.add_argument("--labels", default=None, choices=("oracle",),
+                   help="also score DCASE's class-aware metrics (CA-SDRi / CAPI-SDRi) with each mixture's true labels "
+                        "as the tagger: the separator is queried once per label with the label's text")  # fmt: skip
     p.add_argument("--query", default="both", choices=("audio", "text", "both"), help="query types to score")
     p.add_argument("--out", required=True, metavar="RESULTS", help="results folder (resumed if it exists)")
     p.add_argument("--banks", nargs="+", default=["foabench-data/banks"], help="bank folders")

@@ -93,6 +93,7 @@ class EvalSettings:
     dcase_layout: str | None = None  # 2025 | 2026 (None: guessed from the folder)
     query_bank: list[str] | None = None  # with ``dcase``: source bank(s) the audio queries come from
     save_estimates: str | None = None  # also write the estimates in DCASE naming under this folder
+    labels: str | None = None  # "oracle": also score DCASE's class-aware metrics with the true labels as the tagger
 
     def kinds(self) -> tuple[str, ...]:
         if self.query == "both":
@@ -165,6 +166,7 @@ def provenance(settings: EvalSettings, sep, inputs: EvalInputs, encoder) -> dict
             "oracle": is_oracle(sep),
             "bound": bool(getattr(sep, "is_bound", False)),
             "args": settings.separator_args,
+            "labels": settings.labels,
             "code": code_fingerprint(sep),
             "checkpoint": info.get("checkpoint"),
             "checkpoint_sha256": info.get("checkpoint_sha256"),
@@ -192,9 +194,10 @@ def provenance(settings: EvalSettings, sep, inputs: EvalInputs, encoder) -> dict
 #: the provenance fields a results row depends on: a folder resumes only when every one of them is equal
 RUN_FIELDS = (("separator", "spec"), ("separator", "args"), ("separator", "code", "sha256"),
               ("separator", "checkpoint_sha256"), ("manifest", "rows_sha256"), ("encoder", "hash"), ("banks",),
-              ("reference",), ("queries",), ("foabench",), ("benchmark", "sha256"))  # fmt: skip
+              ("reference",), ("queries",), ("foabench",), ("benchmark", "sha256"),
+              ("separator", "labels"))  # fmt: skip
 #: fields added after results were first written: left out of the run key while unset, so old folders resume
-OPTIONAL_RUN_FIELDS = (("benchmark", "sha256"),)
+OPTIONAL_RUN_FIELDS = (("benchmark", "sha256"), ("separator", "labels"))
 
 
 def _field(prov: dict, path: tuple[str, ...]):
@@ -316,7 +319,7 @@ def evaluate_separator(
     done = _read_done(rows_path)
     rows = inputs.rows
     sample_rate = inputs.sample_rate
-    mode = labelling_mode(sep)
+    mode = labelling_mode(sep, settings.labels)
     labelled_path = out / LABELLED
     labelled_done = _read_done(labelled_path) if mode else {}
     rule = getattr(inputs, "class_rule", None) or class_rule(rows)
@@ -383,13 +386,13 @@ def evaluate_separator(
     def label_pass(row: dict, mixture: np.ndarray, refs: list[np.ndarray]) -> None:
         """The separator's labelled answer to one mixture, scored DCASE's way (:mod:`.labelled_eval`)."""
         nonlocal labelled_seconds
+        labels = [e["label"] for e in row["events"] if e["role"] == "target"]
         t0 = time.perf_counter()
         try:
-            pairs = answer(sep, mode, mixture, sample_rate, text_queries)
+            pairs = answer(sep, mode, mixture, sample_rate, text_queries, labels)
         except Exception as exc:
             raise _kept(exc, f"{sep.name} labelling {row['id']}") from exc
         labelled_seconds += time.perf_counter() - t0
-        labels = [e["label"] for e in row["events"] if e["role"] == "target"]
         record = {**score_answer(row["id"], pairs, labels, refs, mixture), "run": prov["run"], "mode": mode}
         _append_rows(labelled_path, [record])
         if writer is not None:

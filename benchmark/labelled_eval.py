@@ -7,7 +7,10 @@ A separator answers a mixture with labelled estimates in one of two ways (:func:
 - ``detect(mixture, sample_rate) -> [[label, ...]]`` on a query-based separator that reads a text form of the
   query (``query_text`` or ``query_embedding``) and no oracle information: it is then queried once per detected
   label (repeats kept) with that label's text query, :func:`label_text` — DCASE's tagger + label-queried
-  separator pipeline.
+  separator pipeline;
+- with ``labels="oracle"`` (``eval --labels oracle``), a separator that reads a text form of the query and no
+  oracle information is queried that way with each target's true label instead: DCASE's "oracle label"
+  setting, the separation half of the task alone (shown as oracle labels, never as a system's score).
 
 Each mixture gets one record (:func:`score_answer`): the labels on both sides, CA-SDRi (2025; ``None`` when a
 label repeats on either side, where the 2025 rule is undefined, or no label exists), CAPI-SDRi (2026; ``None``
@@ -34,12 +37,21 @@ RULES = ("ca_sdri", "capi_sdri")
 RULE_NAMES = {"ca_sdri": "CA-SDRi", "capi_sdri": "CAPI-SDRi"}
 
 
-def labelling_mode(sep) -> str | None:
-    """``segment``, ``detect`` (a tagger in front of a text-queried separator) or None (not scored this way)."""
+def labelling_mode(sep, labels: str | None = None) -> str | None:
+    """``segment``, ``detect`` (a tagger in front of a text-queried separator), ``oracle`` (``labels="oracle"``:
+    the true labels in front of it) or None (not scored this way)."""
+    uses = set(sep.uses)
+    text_queried = bool(uses & {"query_text", "query_embedding"}) and not uses & ORACLE_USES
+    if labels == "oracle":
+        if not text_queried:
+            raise ValueError(f"{sep.name}: oracle labels need a separator that takes text queries (query_text or "
+                             f"query_embedding) and reads no oracle information; it uses {sorted(uses)}")  # fmt: skip
+        return "oracle"
+    if labels is not None:
+        raise ValueError(f"labels must be None or 'oracle', not {labels!r}")
     if hasattr(sep, "segment"):
         return "segment"
-    uses = set(sep.uses)
-    if hasattr(sep, "detect") and uses & {"query_text", "query_embedding"} and not uses & ORACLE_USES:
+    if hasattr(sep, "detect") and text_queried:
         return "detect"
     return None
 
@@ -66,10 +78,11 @@ def _labels(found, what: str) -> list[str]:
     return list(found[0])
 
 
-def answer(sep, mode: str, mixture: np.ndarray, sample_rate: int,
-           query_batch: Callable[[list[str]], QueryBatch]) -> list[tuple[str, np.ndarray]]:  # fmt: skip
+def answer(sep, mode: str, mixture: np.ndarray, sample_rate: int, query_batch: Callable[[list[str]], QueryBatch],
+           true_labels: list[str] | None = None) -> list[tuple[str, np.ndarray]]:  # fmt: skip
     """The separator's labelled estimates for one ``(frames, 4)`` mixture; ``query_batch(texts)`` builds the text
-    queries of ``detect`` mode. Estimates are float64 of the mixture's length; a bad answer is a clear error."""
+    queries of ``detect`` and ``oracle`` modes (``true_labels``: the targets' labels, for ``oracle``). Estimates
+    are float64 of the mixture's length; a bad answer is a clear error."""
     frames = mixture.shape[0]
     tensor = torch.from_numpy(np.ascontiguousarray(mixture.T, dtype=np.float32))[None]
     if mode == "segment":
@@ -79,7 +92,10 @@ def answer(sep, mode: str, mixture: np.ndarray, sample_rate: int,
         pairs = [(str(label), np.asarray(wave.detach().cpu() if torch.is_tensor(wave) else wave, dtype=np.float64))
                  for label, wave in found[0]]  # fmt: skip
     else:
-        labels = _labels(sep.detect(tensor, sample_rate), f"{sep.name}: detect()")
+        if mode == "oracle":
+            labels = list(true_labels)
+        else:
+            labels = _labels(sep.detect(tensor, sample_rate), f"{sep.name}: detect()")
         if not labels:
             return []
         est = sep.separate(tensor.expand(len(labels), -1, -1), query_batch([label_text(x) for x in labels]))

@@ -537,7 +537,8 @@ def format_markdown(lb: Leaderboard, main_only: bool = False) -> str:
     return "\n".join(lines)
 
 
-LABELLING = {"segment": "segment()", "detect": "detect() + a text query per label"}
+LABELLING = {"segment": "segment()", "detect": "detect() + a text query per label",
+             "oracle": "oracle labels + a text query per label"}  # fmt: skip
 
 
 def class_columns(rules: list[str]) -> list[str]:

@@ -178,3 +178,23 @@ def test_estimates_are_written_in_dcase_naming(setup, tmp_path):  # noqa: F811
         assert wave.shape[1] == 1 and (mixture is None or np.array_equal(mixture, wave))
     names = sorted(p.name for p in (est_dir / "labelled").iterdir())
     assert names == sorted(f"{row['id']}_{label}.wav" for row in rows for label in FIXED)  # no silence file
+
+
+def test_oracle_labels_query_a_separator_with_the_true_labels(setup, tmp_path):  # noqa: F811
+    from foabench.benchmark.evaluate import ResultsMismatch
+
+    rows, truth = _truth(setup)
+    sep = QueryGain()
+    summary = evaluate_separator(_settings(setup, tmp_path, "tests.test_evaluate:QueryGain", labels="oracle",
+                                           query="text"), progress=False, separator=sep)  # fmt: skip
+    records = {r["mixture"]: r for r in _records(tmp_path)}
+    for row, labels in zip(rows, truth, strict=True):
+        assert records[row["id"]]["est_labels"] == labels and records[row["id"]]["mode"] == "oracle"
+    assert {label_text(x) for labels in truth for x in labels} <= set(sep.seen)
+    assert summary["class_aware"]["label_accuracy"]["mean"] == 100.0 and summary["class_aware"]["mode"] == "oracle"
+    with pytest.raises(ResultsMismatch, match="separator.labels"):  # the labels are part of the computation
+        evaluate_separator(_settings(setup, tmp_path, "tests.test_evaluate:QueryGain", query="text"), progress=False)
+    with pytest.raises(ValueError, match="oracle labels need"):
+        evaluate_separator(_settings(setup, tmp_path / "c", "cardioid:oracle", labels="oracle"), progress=False)
+    md = format_markdown(build_leaderboard(load_results([tmp_path])))
+    assert "oracle labels + a text query per label" in md
