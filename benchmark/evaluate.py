@@ -346,12 +346,9 @@ def evaluate_separator(
             group = [p for p in pending if p[0].kind == kind]
             for length in sorted({p[1].shape[0] for p in group}):
                 batch = [p for p in group if p[1].shape[0] == length]
-                t0 = time.perf_counter()
-                try:
-                    est = _separate(sep, batch, kind, sample_rate, queries, inputs)
-                except Exception as exc:
-                    raise _kept(exc, f"{sep.name} on {_where(batch, kind)}") from exc
-                seconds += time.perf_counter() - t0
+                est, took = _timed(f"{sep.name} on {_where(batch, kind)}", _separate, sep, batch, kind, sample_rate,
+                                   queries, inputs)  # fmt: skip
+                seconds += took
                 _write(batch, est)
         pending.clear()
 
@@ -387,12 +384,9 @@ def evaluate_separator(
         """The separator's labelled answer to one mixture, scored DCASE's way (:mod:`.labelled_eval`)."""
         nonlocal labelled_seconds
         labels = [e["label"] for e in row["events"] if e["role"] == "target"]
-        t0 = time.perf_counter()
-        try:
-            pairs = answer(sep, mode, mixture, sample_rate, text_queries, labels)
-        except Exception as exc:
-            raise _kept(exc, f"{sep.name} labelling {row['id']}") from exc
-        labelled_seconds += time.perf_counter() - t0
+        pairs, took = _timed(f"{sep.name} labelling {row['id']}", answer, sep, mode, mixture, sample_rate,
+                             text_queries, labels)  # fmt: skip
+        labelled_seconds += took
         record = {**score_answer(row["id"], pairs, labels, refs, mixture), "run": prov["run"], "mode": mode}
         _append_rows(labelled_path, [record])
         if writer is not None:
@@ -443,6 +437,16 @@ class ResultsMismatch(ValueError):
 
 class EvaluationError(ValueError):
     """An evaluation stopped by an error, with where it happened and what was kept in the results folder."""
+
+
+def _timed(where: str, call, *args):
+    """``(call(*args), seconds)``; an error becomes an :class:`EvaluationError` naming ``where`` (rows kept)."""
+    t0 = time.perf_counter()
+    try:
+        result = call(*args)
+    except Exception as exc:
+        raise _kept(exc, where) from exc
+    return result, time.perf_counter() - t0
 
 
 def _kept(exc: Exception, where: str) -> EvaluationError:
