@@ -192,7 +192,7 @@ def test_oracle_labels_query_a_separator_with_the_true_labels(setup, tmp_path): 
         assert records[row["id"]]["est_labels"] == labels and records[row["id"]]["mode"] == "oracle"
     assert {label_text(x) for labels in truth for x in labels} <= set(sep.seen)
     assert summary["class_aware"]["label_accuracy"]["mean"] == 100.0 and summary["class_aware"]["mode"] == "oracle"
-    with pytest.raises(ResultsMismatch, match="separator.labels"):  # the labels are part of the computation
+    with pytest.raises(ResultsMismatch, match=r"separator\.labels"):  # the labels are part of the computation
         evaluate_separator(_settings(setup, tmp_path, "tests.test_evaluate:QueryGain", query="text"), progress=False)
     with pytest.raises(ValueError, match="oracle labels need"):
         evaluate_separator(_settings(setup, tmp_path / "c", "cardioid:oracle", labels="oracle"), progress=False)
