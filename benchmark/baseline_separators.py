@@ -8,6 +8,7 @@ name               estimate                                                     
 ``oracle-mwf``     multichannel Wiener filter from the true target              oracle target
 ``BEAM:oracle``    beam steered at the target's true direction                  oracle direction
 ``BEAM:query``     beam steered where the query points                          query embedding
+``BEAM:pointed``   beam steered at the recorded direction query (a noisy pointing) direction query
 =================  ===========================================================  =================
 
 The query's direction comes from :mod:`foabench.baselines.query_direction`; the signal processing of every
@@ -34,7 +35,7 @@ from foabench.benchmark.separator import QueryBatch, SeparatorContext
 
 #: fixed beams (leaderboard name -> pattern in :mod:`foabench.baselines.beams`) and the adaptive one
 BEAMS = {"cardioid": "cardioid", "hypercardioid": "hypercardioid", "max-re": "max_re", "mpdr": "mpdr"}
-STEERING = ("oracle", "query")
+STEERING = ("oracle", "query", "pointed")
 BASELINES = ("mixture", "oracle-irm", "oracle-mwf", *(f"{b}:{s}" for b in BEAMS for s in STEERING))
 
 
@@ -76,17 +77,19 @@ class OracleBound:
 
 
 class Beamformer:
-    """A first-order beam (fixed pattern or MPDR) steered at the oracle direction or the query's direction."""
+    """A first-order beam (fixed pattern or MPDR) steered at the oracle direction, where the audio/text query
+    points (found by scanning), or at the recorded direction query (``pointed``)."""
 
     def __init__(self, beam: str, steering: str, n_fft: int = 1024, hop: int = 256, loading: float = 1.0,
                  pattern_for_scan: str = "max_re", max_candidates: int = 6):  # fmt: skip
         if beam not in BEAMS:
             raise ValueError(f"unknown beam {beam!r}; known: {', '.join(BEAMS)}")
         if steering not in STEERING:
-            raise ValueError(f"steering must be oracle or query, not {steering!r}")
+            raise ValueError(f"steering must be one of {', '.join(STEERING)}, not {steering!r}")
         self.beam, self.steering = beam, steering
-        self.name = f"{beam} ({steering} DOA)"
-        self.uses = ("oracle_direction",) if steering == "oracle" else ("query_embedding",)
+        self.name = f"{beam} ({steering} DOA)" if steering != "pointed" else f"{beam} (direction query)"
+        self.uses = {"oracle": ("oracle_direction",), "query": ("query_embedding",),
+                     "pointed": ("query_direction",)}[steering]  # fmt: skip
         self.needs_encoder = steering == "query"
         self.n_fft, self.hop, self.loading = n_fft, hop, loading
         self.pattern_for_scan, self.max_candidates = pattern_for_scan, max_candidates
@@ -108,6 +111,8 @@ class Beamformer:
         x = _numpy(mixture)
         if self.steering == "oracle":
             directions = [tuple(d) for d in query.direction]
+        elif self.steering == "pointed":
+            directions = [tuple(d) for d in query.query_direction]
         else:
             if self.steerer is None:
                 raise RuntimeError(f"{self.name}: call setup() with the query encoder first")

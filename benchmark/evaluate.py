@@ -471,6 +471,12 @@ def _query_batch(sep, events: list[dict], kind: str, sample_rate: int, queries: 
         q.text = [ev["query"]["text"] for ev in events]
     if "query_audio" in uses and kind == "audio":
         q.audio = [inputs.query_clip(ev) for ev in events]
+    if "query_direction" in uses:
+        if any((ev.get("query") or {}).get("direction") is None for ev in events):
+            raise ValueError(f"{sep.name} reads the direction query, and these targets have none (sample the split "
+                             "with queries.direction in its spec)")  # fmt: skip
+        q.query_direction = np.array([[ev["query"]["direction"]["azimuth"], ev["query"]["direction"]["elevation"]]
+                                      for ev in events], dtype=np.float64)  # fmt: skip
     if "oracle_direction" in uses:
         if any(ev.get("azimuth") is None or ev.get("elevation") is None for ev in events):
             raise ValueError(f"{sep.name} reads the true direction, and these targets have none recorded (a DCASE "

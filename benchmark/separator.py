@@ -4,7 +4,8 @@ A separator is any object with
 
 - ``name: str`` — how it appears on the leaderboard;
 - ``uses: tuple[str, ...]`` — what it reads besides the mixture, from :data:`USES`. ``query_embedding``,
-  ``query_text`` and ``query_audio`` are the three forms of the query; ``oracle_direction`` (the target's true
+  ``query_text`` and ``query_audio`` are the three forms of the query, ``query_direction`` the recorded
+  direction query (a noisy pointing at the target, not oracle information); ``oracle_direction`` (the target's true
   direction of arrival from the manifest) and ``oracle_target`` (the reference being scored) are oracle
   information, and results of a separator that uses either are marked oracle and kept out of the ranking;
 - ``separate(mixture, query) -> (B, L)`` — ``mixture`` is a float32 tensor ``(B, 4, L)`` of AmbiX
@@ -34,9 +35,9 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import torch
 
-USES = ("query_embedding", "query_text", "query_audio", "oracle_direction", "oracle_target")
+USES = ("query_embedding", "query_text", "query_audio", "query_direction", "oracle_direction", "oracle_target")
 ORACLE_USES = frozenset({"oracle_direction", "oracle_target"})
-QUERY_USES = frozenset({"query_embedding", "query_text", "query_audio"})
+QUERY_USES = frozenset({"query_embedding", "query_text", "query_audio", "query_direction"})
 
 
 class SeparatorError(ValueError):
@@ -50,7 +51,9 @@ class QueryBatch:
     ``kind`` is ``audio`` or ``text`` (which query the row is scored with). ``embedding`` ``(B, D)`` float32
     is the encoder's embedding of that query; ``text`` the description (for audio queries too: the text query
     of the same target); ``audio`` the query clip as mono float32 arrays (only for ``kind == "audio"``);
-    ``direction`` ``(B, 2)`` float64 azimuth, elevation in degrees; ``target`` ``(B, L)`` float32 reference.
+    ``direction`` ``(B, 2)`` float64 true azimuth, elevation in degrees (oracle); ``target`` ``(B, L)`` float32
+    reference (oracle); ``query_direction`` ``(B, 2)`` float64 the recorded direction query (a pointing with a
+    sampled error, :mod:`foabench.synth.scenes.direction_query`), given with either query type.
     """
 
     kind: str
@@ -60,6 +63,7 @@ class QueryBatch:
     audio: list[np.ndarray] | None = None
     direction: np.ndarray | None = None
     target: torch.Tensor | None = None
+    query_direction: np.ndarray | None = None
 
 
 @dataclass

@@ -22,6 +22,7 @@ import numpy as np
 from foabench import synth
 from foabench.synth.banks.format import Bank, ClipRecord, NoiseRecord, RirRecord
 from foabench.synth.foa import angular_distance
+from foabench.synth.scenes.direction_query import make_direction_query
 from foabench.synth.scenes.query_plan import TEMPLATES, class_phrase, make_recipe
 from foabench.synth.scenes.spec import EventSpec, SceneSpec, SpecError
 from foabench.synth.scenes.splits import SplitPlan, plan_splits
@@ -189,7 +190,8 @@ def _place(rng: np.random.Generator, spec: SceneSpec, events: list[dict], pools:
 
 def _add_queries(spec: SceneSpec, pools: _Pools, events: list[dict], rng: np.random.Generator) -> None:
     """Give every target an audio query (another clip of its class in this split, from another split group
-    when there is one), a text query and a seeded pseudo-query recipe; drawn from their own random stream."""
+    when there is one), a text query, a seeded pseudo-query recipe and, where the spec asks, a direction query;
+    drawn from their own random stream."""
     for ev in events:
         if ev["role"] != "target":
             continue
@@ -212,6 +214,10 @@ def _add_queries(spec: SceneSpec, pools: _Pools, events: list[dict], rng: np.ran
             "text_source": "caption" if use_caption else "template",
             "recipe": make_recipe(recipe.pop("name"), int(rng.integers(2**31)), **recipe),
         }
+        if spec.query_direction is not None:  # drawn only when asked: other specs sample as before
+            spread = float(spec.query_direction.spread_deg.sample(rng))
+            ev["query"]["direction"] = make_direction_query(ev, spec.query_direction.model, spread,
+                                                            int(rng.integers(2**31)))  # fmt: skip
 
 
 def _caption_of(pools: _Pools, ev: dict) -> str:

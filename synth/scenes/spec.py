@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from foabench.synth.scenes.direction_query import MODELS as DIRECTION_MODELS
+from foabench.synth.scenes.direction_query import DirectionQuerySpec
 from foabench.synth.scenes.query_plan import make_recipe
 
 SHIPPED_SPECS = ("dcase2025", "dcase2026", "tiny")
@@ -167,6 +169,7 @@ class SceneSpec:
     split_seed: int = 0
     query_text: str = "caption"  # "caption" (a template when a clip has none) or "template"
     query_recipe: tuple[tuple[str, object], ...] = (("name", "gaussian"),)
+    query_direction: DirectionQuerySpec | None = None  # direction queries (None: the rows record none)
     raw: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -175,6 +178,22 @@ class SceneSpec:
 
     def to_dict(self) -> dict:
         return dict(self.raw)
+
+
+def _direction_query(data: dict | None, where: str) -> DirectionQuerySpec | None:
+    """``queries.direction: {model: vmf | cone, spread_deg: <dist>}`` (see :mod:`.direction_query`)."""
+    if data is None:
+        return None
+    if not isinstance(data, dict) or set(data) - {"model", "spread_deg"}:
+        raise SpecError(f"{where}: a mapping with model (vmf or cone) and spread_deg (degrees, a distribution)")
+    model = data.get("model", "vmf")
+    if model not in DIRECTION_MODELS:
+        raise SpecError(f"{where}.model: one of {', '.join(DIRECTION_MODELS)}, got {model!r}")
+    spread = Dist.parse(data.get("spread_deg", 10.0), f"{where}.spread_deg")
+    lo, hi = spread.support()
+    if lo < 0 or hi >= 180:
+        raise SpecError(f"{where}.spread_deg: spreads must lie within [0, 180) degrees, got [{lo}, {hi}]")
+    return DirectionQuerySpec(model, spread)
 
 
 def _events(data: dict, where: str, role: str) -> EventSpec:
@@ -224,8 +243,8 @@ def parse_spec(data: dict, name: str = "spec") -> SceneSpec:
     if not isinstance(splits, dict) or not splits or any(float(v) <= 0 for v in splits.values()):
         raise SpecError(f"{name}.splits: a mapping of split name to positive fraction")
     queries = data.get("queries", {}) or {}
-    if set(queries) - {"text", "recipe"}:
-        raise SpecError(f"{name}.queries: unknown keys {sorted(set(queries) - {'text', 'recipe'})}")
+    if set(queries) - {"text", "recipe", "direction"}:
+        raise SpecError(f"{name}.queries: unknown keys {sorted(set(queries) - {'text', 'recipe', 'direction'})}")
     query_text = queries.get("text", "caption")
     if query_text not in ("caption", "template"):
         raise SpecError(f"{name}.queries.text: caption or template, got {query_text!r}")
@@ -254,6 +273,7 @@ def parse_spec(data: dict, name: str = "spec") -> SceneSpec:
         split_seed=int(data.get("split_seed", 0)),
         query_text=query_text,
         query_recipe=tuple(recipe.items()),
+        query_direction=_direction_query(queries.get("direction"), f"{name}.queries.direction"),
         raw=json.loads(json.dumps(data)),
     )
     if not 0 < spec.min_event_s <= spec.max_event_s <= duration:
