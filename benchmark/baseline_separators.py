@@ -9,6 +9,7 @@ name               estimate                                                     
 ``BEAM:oracle``    beam steered at the target's true direction                  oracle direction
 ``BEAM:query``     beam steered where the query points                          query embedding
 ``BEAM:pointed``   beam steered at the recorded direction query (a noisy pointing) direction query
+``BEAM:region``    beam steered at the centre of the recorded region query        region query
 =================  ===========================================================  =================
 
 The query's direction comes from :mod:`foabench.baselines.query_direction`; the signal processing of every
@@ -35,7 +36,7 @@ from foabench.benchmark.separator import QueryBatch, SeparatorContext
 
 #: fixed beams (leaderboard name -> pattern in :mod:`foabench.baselines.beams`) and the adaptive one
 BEAMS = {"cardioid": "cardioid", "hypercardioid": "hypercardioid", "max-re": "max_re", "mpdr": "mpdr"}
-STEERING = ("oracle", "query", "pointed")
+STEERING = ("oracle", "query", "pointed", "region")
 BASELINES = ("mixture", "oracle-irm", "oracle-mwf", *(f"{b}:{s}" for b in BEAMS for s in STEERING))
 
 
@@ -78,7 +79,7 @@ class OracleBound:
 
 class Beamformer:
     """A first-order beam (fixed pattern or MPDR) steered at the oracle direction, where the audio/text query
-    points (found by scanning), or at the recorded direction query (``pointed``)."""
+    points (found by scanning), at the recorded direction query (``pointed``) or the region's centre (``region``)."""
 
     def __init__(self, beam: str, steering: str, n_fft: int = 1024, hop: int = 256, loading: float = 1.0,
                  pattern_for_scan: str = "max_re", max_candidates: int = 6):  # fmt: skip
@@ -87,9 +88,10 @@ class Beamformer:
         if steering not in STEERING:
             raise ValueError(f"steering must be one of {', '.join(STEERING)}, not {steering!r}")
         self.beam, self.steering = beam, steering
-        self.name = f"{beam} ({steering} DOA)" if steering != "pointed" else f"{beam} (direction query)"
-        self.uses = {"oracle": ("oracle_direction",), "query": ("query_embedding",),
-                     "pointed": ("query_direction",)}[steering]  # fmt: skip
+        self.name = {"pointed": f"{beam} (direction query)", "region": f"{beam} (region centre)"}.get(
+            steering, f"{beam} ({steering} DOA)")  # fmt: skip
+        self.uses = {"oracle": ("oracle_direction",), "query": ("query_embedding",), "pointed": ("query_direction",),
+                     "region": ("query_region",)}[steering]  # fmt: skip
         self.needs_encoder = steering == "query"
         self.n_fft, self.hop, self.loading = n_fft, hop, loading
         self.pattern_for_scan, self.max_candidates = pattern_for_scan, max_candidates
@@ -113,6 +115,8 @@ class Beamformer:
             directions = [tuple(d) for d in query.direction]
         elif self.steering == "pointed":
             directions = [tuple(d) for d in query.query_direction]
+        elif self.steering == "region":
+            directions = [(r["azimuth"], r["elevation"]) for r in query.query_region]
         else:
             if self.steerer is None:
                 raise RuntimeError(f"{self.name}: call setup() with the query encoder first")

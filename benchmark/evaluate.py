@@ -477,6 +477,11 @@ def _query_batch(sep, events: list[dict], kind: str, sample_rate: int, queries: 
                              "with queries.direction in its spec)")  # fmt: skip
         q.query_direction = np.array([[ev["query"]["direction"]["azimuth"], ev["query"]["direction"]["elevation"]]
                                       for ev in events], dtype=np.float64)  # fmt: skip
+    if "query_region" in uses:
+        if any((ev.get("query") or {}).get("region") is None for ev in events):
+            raise ValueError(f"{sep.name} reads the region query, and these targets have none (sample the split "
+                             "with queries.region in its spec)")  # fmt: skip
+        q.query_region = [dict(ev["query"]["region"]) for ev in events]
     if "oracle_direction" in uses:
         if any(ev.get("azimuth") is None or ev.get("elevation") is None for ev in events):
             raise ValueError(f"{sep.name} reads the true direction, and these targets have none recorded (a DCASE "

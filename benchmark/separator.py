@@ -4,9 +4,10 @@ A separator is any object with
 
 - ``name: str`` — how it appears on the leaderboard;
 - ``uses: tuple[str, ...]`` — what it reads besides the mixture, from :data:`USES`. ``query_embedding``,
-  ``query_text`` and ``query_audio`` are the three forms of the query, ``query_direction`` the recorded
-  direction query (a noisy pointing at the target, not oracle information); ``oracle_direction`` (the target's true
-  direction of arrival from the manifest) and ``oracle_target`` (the reference being scored) are oracle
+  ``query_text`` and ``query_audio`` are the three forms of the query, ``query_direction`` and ``query_region``
+  the recorded spatial queries (a noisy pointing at the target, a region holding it: not oracle information);
+  ``oracle_direction`` (the target's true direction of arrival from the manifest) and ``oracle_target`` (the
+  reference being scored) are oracle
   information, and results of a separator that uses either are marked oracle and kept out of the ranking;
 - ``separate(mixture, query) -> (B, L)`` — ``mixture`` is a float32 tensor ``(B, 4, L)`` of AmbiX
   ``[W, Y, Z, X]`` mixtures, ``query`` a :class:`QueryBatch`; the result is the estimate of each item's
@@ -35,9 +36,17 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import torch
 
-USES = ("query_embedding", "query_text", "query_audio", "query_direction", "oracle_direction", "oracle_target")
+USES = (
+    "query_embedding",
+    "query_text",
+    "query_audio",
+    "query_direction",
+    "query_region",
+    "oracle_direction",
+    "oracle_target",
+)
 ORACLE_USES = frozenset({"oracle_direction", "oracle_target"})
-QUERY_USES = frozenset({"query_embedding", "query_text", "query_audio", "query_direction"})
+QUERY_USES = frozenset({"query_embedding", "query_text", "query_audio", "query_direction", "query_region"})
 
 
 class SeparatorError(ValueError):
@@ -53,7 +62,9 @@ class QueryBatch:
     of the same target); ``audio`` the query clip as mono float32 arrays (only for ``kind == "audio"``);
     ``direction`` ``(B, 2)`` float64 true azimuth, elevation in degrees (oracle); ``target`` ``(B, L)`` float32
     reference (oracle); ``query_direction`` ``(B, 2)`` float64 the recorded direction query (a pointing with a
-    sampled error, :mod:`foabench.synth.scenes.direction_query`), given with either query type.
+    sampled error, :mod:`foabench.synth.scenes.direction_query`), given with either query type; ``query_region``
+    the recorded region queries (``shape``, centre ``azimuth``/``elevation``, ``size_deg``, ``ambiguous``;
+    :mod:`foabench.synth.scenes.region_query`).
     """
 
     kind: str
@@ -64,6 +75,7 @@ class QueryBatch:
     direction: np.ndarray | None = None
     target: torch.Tensor | None = None
     query_direction: np.ndarray | None = None
+    query_region: list[dict] | None = None
 
 
 @dataclass

@@ -37,6 +37,7 @@ from pathlib import Path
 from foabench.synth.audio_io import atomic_write_text, sha256_file
 from foabench.synth.banks.format import check_relative_path
 from foabench.synth.scenes.direction_query import check_direction_query
+from foabench.synth.scenes.region_query import check_region_query
 from foabench.synth.schema_version import check_schema_version
 
 MANIFEST_SCHEMA_VERSION = 1
@@ -116,10 +117,11 @@ def validate_row(row: dict, where: str = "row") -> None:
                 raise ManifestError(f"{w}: query needs text and recipe")
             if query.get("audio") is not None:
                 _check_ref(query["audio"], f"{w} audio query")
-            if query.get("direction") is not None:
-                problem = check_direction_query(ev, w)
-                if problem:
-                    raise ManifestError(problem)
+            direction, region = query.get("direction"), query.get("region")
+            problem = (check_direction_query(ev, w) if direction is not None else None) or (
+                check_region_query(row["events"], k, w) if region is not None else None)  # fmt: skip
+            if problem:
+                raise ManifestError(problem)
         for key in ("source_offset", "onset", "length"):
             if not isinstance(ev[key], int) or ev[key] < 0:
                 raise ManifestError(f"{w}: {key} must be a non-negative integer, got {ev[key]!r}")

@@ -24,6 +24,7 @@ from foabench.synth.banks.format import Bank, ClipRecord, NoiseRecord, RirRecord
 from foabench.synth.foa import angular_distance
 from foabench.synth.scenes.direction_query import make_direction_query
 from foabench.synth.scenes.query_plan import TEMPLATES, class_phrase, make_recipe
+from foabench.synth.scenes.region_query import make_region_query
 from foabench.synth.scenes.spec import EventSpec, SceneSpec, SpecError
 from foabench.synth.scenes.splits import SplitPlan, plan_splits
 
@@ -192,7 +193,7 @@ def _add_queries(spec: SceneSpec, pools: _Pools, events: list[dict], rng: np.ran
     """Give every target an audio query (another clip of its class in this split, from another split group
     when there is one), a text query, a seeded pseudo-query recipe and, where the spec asks, a direction query;
     drawn from their own random stream."""
-    for ev in events:
+    for k, ev in enumerate(events):
         if ev["role"] != "target":
             continue
         same_class = [
@@ -218,6 +219,11 @@ def _add_queries(spec: SceneSpec, pools: _Pools, events: list[dict], rng: np.ran
             spread = float(spec.query_direction.spread_deg.sample(rng))
             ev["query"]["direction"] = make_direction_query(ev, spec.query_direction.model, spread,
                                                             int(rng.integers(2**31)))  # fmt: skip
+        if spec.query_region is not None:
+            region = spec.query_region
+            size = float(region.size_deg.sample(rng))
+            ev["query"]["region"] = make_region_query(events, k, region.shape, size, region.jitter,
+                                                      int(rng.integers(2**31)))  # fmt: skip
 
 
 def _caption_of(pools: _Pools, ev: dict) -> str:

@@ -35,6 +35,10 @@ import yaml
 from foabench.synth.scenes.direction_query import MODELS as DIRECTION_MODELS
 from foabench.synth.scenes.direction_query import DirectionQuerySpec
 from foabench.synth.scenes.query_plan import make_recipe
+from foabench.synth.scenes.region_query import SHAPES as REGION_SHAPES
+from foabench.synth.scenes.region_query import RegionQuerySpec
+
+QUERY_KEYS = {"text", "recipe", "direction", "region"}
 
 SHIPPED_SPECS = ("dcase2025", "dcase2026", "tiny")
 DISTRIBUTIONS = {
@@ -170,6 +174,7 @@ class SceneSpec:
     query_text: str = "caption"  # "caption" (a template when a clip has none) or "template"
     query_recipe: tuple[tuple[str, object], ...] = (("name", "gaussian"),)
     query_direction: DirectionQuerySpec | None = None  # direction queries (None: the rows record none)
+    query_region: RegionQuerySpec | None = None  # region queries (None: the rows record none)
     raw: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -194,6 +199,25 @@ def _direction_query(data: dict | None, where: str) -> DirectionQuerySpec | None
     if lo < 0 or hi >= 180:
         raise SpecError(f"{where}.spread_deg: spreads must lie within [0, 180) degrees, got [{lo}, {hi}]")
     return DirectionQuerySpec(model, spread)
+
+
+def _region_query(data: dict | None, where: str) -> RegionQuerySpec | None:
+    """``queries.region: {shape: cone | box, size_deg: <dist>, jitter: 0..1}`` (see :mod:`.region_query`)."""
+    if data is None:
+        return None
+    if not isinstance(data, dict) or set(data) - {"shape", "size_deg", "jitter"}:
+        raise SpecError(f"{where}: a mapping with shape (cone or box), size_deg (degrees, a distribution), jitter")
+    shape = data.get("shape", "cone")
+    if shape not in REGION_SHAPES:
+        raise SpecError(f"{where}.shape: one of {', '.join(REGION_SHAPES)}, got {shape!r}")
+    size = Dist.parse(data.get("size_deg", 30.0), f"{where}.size_deg")
+    lo, hi = size.support()
+    if lo <= 0 or hi > 180:
+        raise SpecError(f"{where}.size_deg: sizes must lie within (0, 180] degrees, got [{lo}, {hi}]")
+    jitter = float(data.get("jitter", 0.5))
+    if not 0.0 <= jitter <= 1.0:
+        raise SpecError(f"{where}.jitter: within [0, 1] (the share of the size the centre may stray), got {jitter}")
+    return RegionQuerySpec(shape, size, jitter)
 
 
 def _events(data: dict, where: str, role: str) -> EventSpec:
@@ -243,8 +267,8 @@ def parse_spec(data: dict, name: str = "spec") -> SceneSpec:
     if not isinstance(splits, dict) or not splits or any(float(v) <= 0 for v in splits.values()):
         raise SpecError(f"{name}.splits: a mapping of split name to positive fraction")
     queries = data.get("queries", {}) or {}
-    if set(queries) - {"text", "recipe", "direction"}:
-        raise SpecError(f"{name}.queries: unknown keys {sorted(set(queries) - {'text', 'recipe', 'direction'})}")
+    if set(queries) - QUERY_KEYS:
+        raise SpecError(f"{name}.queries: unknown keys {sorted(set(queries) - QUERY_KEYS)}")
     query_text = queries.get("text", "caption")
     if query_text not in ("caption", "template"):
         raise SpecError(f"{name}.queries.text: caption or template, got {query_text!r}")
@@ -274,6 +298,7 @@ def parse_spec(data: dict, name: str = "spec") -> SceneSpec:
         query_text=query_text,
         query_recipe=tuple(recipe.items()),
         query_direction=_direction_query(queries.get("direction"), f"{name}.queries.direction"),
+        query_region=_region_query(queries.get("region"), f"{name}.queries.region"),
         raw=json.loads(json.dumps(data)),
     )
     if not 0 < spec.min_event_s <= spec.max_event_s <= duration:
