@@ -219,7 +219,8 @@ def render_card(index: dict, pretty_name: str | None = None) -> str:
         "direct path: the source convolved with the W channel of its RIR windowed to [peak − 6 ms, peak + 50 ms]), "
         "`dry` (mono), `wet` (4-channel reverberant image); `azimuth`, `elevation` (degrees), `distance` (m), "
         "`snr_db`, `onset`, `length`, `direct_sample` (samples); `query_text`, `query_text_source`, "
-        "`query_audio` (bank, path, sha256 of the audio query clip), `query_recipe` (JSON); `embedding_target`, "
+        "`query_audio` (bank, path, sha256 of the audio query clip), `query_recipe` (JSON), `query_direction` and "
+        "`query_region` (JSON spatial queries, null when the spec asks for none); `embedding_target`, "
         "`embedding_audio_query`, `embedding_text` (float32, unit norm).",
         "- `events`: every event (targets and interferers): role, label, placement, level, source and RIR clips.",
         "- `metadata_json` (render metadata), `row_json` (the manifest row: re-renders bit-exactly with "

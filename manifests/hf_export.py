@@ -160,7 +160,8 @@ def build_record(row: dict, files: dict[str, bytes], metadata: dict, provenance:
             "query_text": query.get("text"), "query_text_source": query.get("text_source"),
             "query_audio": _ref(query.get("audio")),
             "query_audio_clip": banks.resolve(audio_query_ref(ev)).read_bytes(),
-            "query_recipe": None if query.get("recipe") is None else json.dumps(query["recipe"], sort_keys=True),
+            **{f"query_{key}": None if query.get(key) is None else json.dumps(query[key], sort_keys=True)
+               for key in ("recipe", "direction", "region")},
             "embedding_target": emb_target, "embedding_audio_query": emb_audio, "embedding_text": emb_text,
         })  # fmt: skip
     return {

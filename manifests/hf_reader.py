@@ -56,7 +56,8 @@ def decode_row(row: dict) -> dict:
         out["query_clip"] = None if clip is None else audio(clip, f"target {k} query clip", mono=True)
         for name in EMBEDDING_FIELDS:
             out[name] = None if t[name] is None else np.asarray(t[name], dtype=np.float32)
-        out["query_recipe"] = None if t["query_recipe"] is None else json.loads(t["query_recipe"])
+        for key in ("query_recipe", "query_direction", "query_region"):  # the spatial ones: export version >= 3
+            out[key] = None if t.get(key) is None else json.loads(t[key])
         targets.append(out)
     skip = {"mixture", "targets", "metadata_json", "row_json"}
     decoded = {key: value for key, value in row.items() if key not in skip}

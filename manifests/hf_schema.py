@@ -12,7 +12,8 @@ soundfile):
   ``query_text_source``, ``query_audio`` (bank, path and sha256 of the audio query clip, or null),
   ``query_audio_clip`` (the bytes of the clip the audio query plays — the query clip, or the target's own clip
   when its class has no other — exactly as its bank stores them, so they hash to its sha256 and a user
-  without the banks can play or embed it), ``query_recipe`` (JSON), plus the embeddings ``embedding_target``
+  without the banks can play or embed it), ``query_recipe`` (JSON), the spatial queries ``query_direction`` and
+  ``query_region`` (JSON, null when the spec asks for none), plus the embeddings ``embedding_target``
   (the target clip), ``embedding_audio_query`` and ``embedding_text`` (float32, unit norm; null when exported
   without an encoder or when the target has no such query).
 - ``events``: per event of the row (targets and interferers) its role, label, placement, level and inputs.
@@ -28,7 +29,8 @@ import re
 
 import pyarrow as pa
 
-EXPORT_VERSION = 2  # 2: query_audio_clip, rt60, drr_db; wet may be null (version 1 shards still read)
+#: 2: query_audio_clip, rt60, drr_db; wet may be null; 3: query_direction, query_region (older shards still read)
+EXPORT_VERSION = 3
 INDEX_NAME = "shards.json"
 CARD_NAME = "README.md"
 DATA_DIR = "data"
@@ -63,6 +65,8 @@ TARGET = pa.struct(
         ("query_audio", _REF),
         ("query_audio_clip", pa.binary()),
         ("query_recipe", pa.string()),
+        ("query_direction", pa.string()),
+        ("query_region", pa.string()),
         ("embedding_target", _VECTOR),
         ("embedding_audio_query", _VECTOR),
         ("embedding_text", _VECTOR),

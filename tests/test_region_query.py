@@ -101,3 +101,21 @@ def test_manifests_record_regions_and_beams_steer_at_them(setup, tmp_path):  # n
     evaluate_separator(_settings(setup, tmp_path / "res", "max-re:region", split=str(path), query="text"),
                        progress=False)  # fmt: skip
     assert len(_rows(tmp_path / "res")) == sum(e["role"] == "target" for r in rows for e in r["events"])
+
+
+def test_spatial_queries_travel_in_the_hf_shards(setup, tmp_path):  # noqa: F811
+    from foabench.manifests.hf_export import export_hf
+    from foabench.manifests.hf_reader import iter_rows
+
+    _, banks, _, _ = setup
+    spec = parse_spec({**TEST_SPEC, "queries": {"region": {"shape": "box", "size_deg": 50},
+                                                "direction": {"model": "vmf", "spread_deg": 8}}})  # fmt: skip
+    header, rows = sample_manifest(spec, list(BankSet.open([banks]).banks.values()), "test", 3, 9)
+    path = write_manifest(tmp_path / "test.jsonl", header, rows)[0]
+    export_hf([path], tmp_path / "hf", [banks], encoder=None, workers=1, progress=False)
+    shard_rows = list(iter_rows(tmp_path / "hf", "test"))
+    assert [r["row"] for r in shard_rows] == rows  # the row itself, so it re-renders and re-derives
+    for row, decoded in zip(rows, shard_rows, strict=True):
+        targets = [e for e in row["events"] if e["role"] == "target"]
+        assert [t["query_direction"] for t in decoded["targets"]] == [e["query"]["direction"] for e in targets]
+        assert [t["query_region"] for t in decoded["targets"]] == [e["query"]["region"] for e in targets]
