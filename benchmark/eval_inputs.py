@@ -1,6 +1,6 @@
 """Where an evaluation's mixtures, references, query clips and RIR figures come from.
 
-Three sources give :func:`foabench.benchmark.evaluate.evaluate_separator` the same things:
+Four sources give :func:`foabench.benchmark.evaluate.evaluate_separator` the same things:
 
 - :class:`RenderedInputs` — a manifest and its banks, each mixture rendered in memory (``eval --manifest``);
 - :class:`BenchmarkInputs` — a built benchmark folder (``eval --benchmark DIR``): the mixtures and references
@@ -8,7 +8,8 @@ Three sources give :func:`foabench.benchmark.evaluate.evaluate_separator` the sa
 - :class:`ShardInputs` — Hugging Face shards (``eval --hf DIR``): everything from the shards alone, the audio
   query clips included, so no bank is needed. Shards of a benchmark carry exactly the bytes of its rendered
   files, so ``--benchmark`` and ``--hf`` give the same figures;
-- :class:`foabench.benchmark.dcase_inputs.DcaseInputs` — a DCASE Task 4 test folder (``eval --dcase DIR``).
+- :class:`foabench.benchmark.dcase_inputs.DcaseInputs` — a DCASE Task 4 test folder (``eval --dcase DIR``);
+  :func:`foabench.benchmark.input_sources.open_inputs` picks one.
 """
 
 from __future__ import annotations
@@ -198,23 +199,3 @@ class ShardInputs(EvalInputs):
         if (row["id"], event) not in self._rirs:
             self._row(row["id"])
         return self._rirs.get((row["id"], event), (None, None))
-
-
-def open_inputs(split: str | None, bank_paths: list[str], benchmark: str | None = None, hf: str | None = None,
-                benchmark_split: str = "test", dcase: str | None = None, dcase_layout: str | None = None,
-                query_bank: list[str] | None = None, audio_queries: bool = True) -> EvalInputs:  # fmt: skip
-    """The inputs an evaluation asks for: a benchmark folder, shards, a DCASE test folder (with an optional query
-    bank; ``audio_queries``: audio queries will be scored, so they must exist), or a manifest with its banks."""
-    if sum(bool(x) for x in (benchmark, hf, dcase)) > 1:
-        raise ValueError("give one of --benchmark, --hf and --dcase")
-    if benchmark:
-        return BenchmarkInputs.open_benchmark(benchmark, benchmark_split)
-    if hf:
-        return ShardInputs(hf, benchmark_split)
-    if dcase:
-        from foabench.benchmark.dcase_inputs import DcaseInputs
-
-        return DcaseInputs(dcase, dcase_layout, query_bank, audio_queries)
-    if not split:
-        raise ValueError("no manifest given (use --manifest NAME.jsonl, --benchmark DIR, --hf DIR or --dcase DIR)")
-    return RenderedInputs.open(split, bank_paths)

@@ -47,7 +47,8 @@ import torch
 from foabench import synth
 from foabench.benchmark.breakdowns import summarize_rows
 from foabench.benchmark.estimate_files import EstimateWriter, rule_layout
-from foabench.benchmark.eval_inputs import EvalInputs, InputsError, open_inputs
+from foabench.benchmark.eval_inputs import EvalInputs, InputsError
+from foabench.benchmark.input_sources import open_inputs
 from foabench.benchmark.labelled_eval import answer, class_rule, labelling_mode, score_answer, summarize_labelled
 from foabench.benchmark.metrics import score
 from foabench.benchmark.result_rows import read_result_rows

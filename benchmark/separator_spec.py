@@ -43,6 +43,9 @@ class TrainedSeparator:
         from foabench.benchmark.train import load_trained
 
         self.model, self.info = load_trained(run, device)
+        #: a model conditioned on the direction query reads it; every other one the query embedding
+        self.by_direction = getattr(self.model.config, "condition", "embedding") == "direction"
+        self.uses = ("query_direction",) if self.by_direction else ("query_embedding",)
         self.checkpoint = self.info["checkpoint"]
         self.n_channels = int(self.model.config.n_channels)
         self.name = f"{self.info['settings']['model']}-{self.info['settings']['config']}"
@@ -60,8 +63,9 @@ class TrainedSeparator:
                                  f"the split is at {context.sample_rate} Hz")  # fmt: skip
 
     def separate(self, mixture: torch.Tensor, query: QueryBatch) -> torch.Tensor:
+        condition = torch.from_numpy(query.query_direction).float() if self.by_direction else query.embedding
         with torch.inference_mode():
-            return self.model(mixture[:, : self.n_channels].to(self.device), query.embedding.to(self.device)).cpu()
+            return self.model(mixture[:, : self.n_channels].to(self.device), condition.to(self.device)).cpu()
 
 
 @contextmanager

@@ -219,7 +219,8 @@ def train(settings: TrainSettings, resume: bool = False, progress: bool = True, 
         )
     if settings.compile:
         compile_blocks(core)
-    data = DynamicMixDataset(stream, settings.banks, table, n_channels, settings.query_recipe)
+    condition = getattr(core.config, "condition", "embedding")
+    data = DynamicMixDataset(stream, settings.banks, table, n_channels, settings.query_recipe, condition)
     remaining = settings.steps - start
     loader = DataLoader(
         data,
@@ -229,7 +230,7 @@ def train(settings: TrainSettings, resume: bool = False, progress: bool = True, 
         persistent_workers=False,
         prefetch_factor=4 if settings.workers > 0 else None,
     )
-    val_set = ManifestDataset(val_rows, settings.banks, table, n_channels) if val_rows else None
+    val_set = ManifestDataset(val_rows, settings.banks, table, n_channels, condition) if val_rows else None
     metrics_path = out / "metrics.jsonl"
     last_val: dict = {}
     t_last, render_times = time.perf_counter(), []

@@ -114,8 +114,9 @@ class DynamicMixDataset(Dataset):
     Only the trained target's ``direct`` reference is read, so the renderer never builds ``dry`` or ``wet``."""
 
     def __init__(self, stream: SceneStream, bank_paths: list[str], table: QueryTable, n_channels: int,
-                 recipe_override: dict | None = None):  # fmt: skip
+                 recipe_override: dict | None = None, condition: str = "embedding"):  # fmt: skip
         self.stream = stream
+        self.condition = condition  # "direction": the query is the target's direction query (azimuth, elevation)
         self.holder = _RendererHolder([str(p) for p in bank_paths])
         self.table = table
         self.n_channels = n_channels
@@ -130,13 +131,25 @@ class DynamicMixDataset(Dataset):
         rendered = self.holder.renderer.render(row)
         ev = [e for e in row["events"] if e["role"] == "target"][k]
         query = ev["query"]
-        caption = self.table.text.get(query["text"]) if query.get("text_source") == "caption" else None
-        recipe = {**query["recipe"], **self.recipe_override, "seed": query["recipe"]["seed"]}
-        q = apply_recipe(recipe, self.table.audio_of(ev["source"]), caption)
+        if self.condition == "direction":
+            q = direction_query_of(ev, row["id"])
+        else:
+            caption = self.table.text.get(query["text"]) if query.get("text_source") == "caption" else None
+            recipe = {**query["recipe"], **self.recipe_override, "seed": query["recipe"]["seed"]}
+            q = apply_recipe(recipe, self.table.audio_of(ev["source"]), caption)
         mixture = channels_of(rendered.mixture, self.n_channels)
         target = rendered.references[k]["direct"]
         return (torch.from_numpy(mixture), torch.from_numpy(target), torch.from_numpy(np.asarray(q, np.float32)),
                 torch.tensor(time.perf_counter() - t0))  # fmt: skip
+
+
+def direction_query_of(ev: dict, row_id: str) -> np.ndarray:
+    """A target's recorded direction query as float32 ``(azimuth, elevation)``; a clear error when it has none."""
+    direction = (ev.get("query") or {}).get("direction")
+    if direction is None:
+        raise ValueError(f"{row_id}: target {ev.get('label')!r} has no direction query; a model conditioned on "
+                         "directions trains and validates on scenes sampled with queries.direction")  # fmt: skip
+    return np.array([direction["azimuth"], direction["elevation"]], dtype=np.float32)
 
 
 class StreamSampler(Sampler[int]):
@@ -157,7 +170,9 @@ class ManifestDataset(Dataset):
     ``swap_query``: the audio query of another target of another class (the swap test: a separator that uses its
     query must do worse with it)."""
 
-    def __init__(self, rows: list[dict], bank_paths: list[str], table: QueryTable, n_channels: int):
+    def __init__(self, rows: list[dict], bank_paths: list[str], table: QueryTable, n_channels: int,
+                 condition: str = "embedding"):  # fmt: skip
+        self.condition = condition  # "direction": every query is a direction query (the swap: another target's)
         self.items = [(row, k) for row in rows for k, e in enumerate(row["events"]) if e["role"] == "target"]
         self.swap = [swap_partner(self.items, i) for i in range(len(self.items))]
         self.holder = _RendererHolder([str(p) for p in bank_paths])
@@ -172,11 +187,15 @@ class ManifestDataset(Dataset):
         rendered = self.holder.renderer.render(row)
         t = [i for i, e in enumerate(row["events"]) if e["role"] == "target"].index(k)
         ev = row["events"][k]
-        audio_q = self.table.audio_of(audio_query_ref(ev))
-        text_q = self.table.text[ev["query"]["text"]]
         partner_row, partner_k = self.items[self.swap[index]]
         partner = partner_row["events"][partner_k]
-        swap_q = self.table.audio_of(audio_query_ref(partner))
+        if self.condition == "direction":
+            audio_q = text_q = direction_query_of(ev, row["id"])
+            swap_q = direction_query_of(partner, partner_row["id"])
+        else:
+            audio_q = self.table.audio_of(audio_query_ref(ev))
+            text_q = self.table.text[ev["query"]["text"]]
+            swap_q = self.table.audio_of(audio_query_ref(partner))
         return {
             "key": f"{row['id']}/{k}",
             "mixture": torch.from_numpy(channels_of(rendered.mixture, self.n_channels)),

@@ -62,6 +62,7 @@ the output is float32.
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import torch
@@ -71,7 +72,7 @@ from torch import Tensor, nn
 from foabench.model.band_groups import DEFAULT_GROUPS, batched_linear, make_groups, pad_rows
 from foabench.model.bsast_config import BSASTConfig, get_config
 from foabench.model.common import SeparatorModel, resolve_config
-from foabench.model.layers import AxialAttention, FiLM, RMSNorm, TriAxialBlock
+from foabench.model.layers import AxialAttention, FiLM, RMSNorm, TriAxialBlock, direction_features
 from foabench.model.stft import STFT
 
 
@@ -216,7 +217,8 @@ class BSAST(SeparatorModel):
         self.stft = STFT(cfg.n_fft, cfg.hop)
         self.encoder = BandSplitEncoder(bands, cfg.dim, cfg.band_eps, shared_norm=cfg.band_norm == "shared")
         n_film = cfg.depth if cfg.film_every_block else 1
-        self.film = nn.ModuleList(FiLM(cfg.query_dim, cfg.film_hidden, cfg.dim) for _ in range(n_film))
+        cond_dim = cfg.query_dim if cfg.condition == "embedding" else (cfg.direction_order + 1) ** 2
+        self.film = nn.ModuleList(FiLM(cond_dim, cfg.film_hidden, cfg.dim) for _ in range(n_film))
         self.blocks = nn.ModuleList(
             TriAxialBlock(cfg.dim, cfg.heads, cfg.ff_mult, cfg.ffn_per_axis, cfg.rope_base, cfg.dropout, cfg.norm_eps)
             for _ in range(cfg.depth)
@@ -254,6 +256,8 @@ class BSAST(SeparatorModel):
         mix_spec = self.stft(mixture)  # (B, C, T, F, 2)
         encode = self.encoder.reference if self.reference_path else self.encoder
         z, rms = encode(mix_spec)  # (B, C, T, N, D), (B, C, T, N)
+        if cfg.condition == "direction":  # (B, 2) degrees -> orthonormal SH, scaled so order 0 is 1
+            query = direction_features(query.float(), cfg.direction_order) * math.sqrt(4.0 * math.pi)
         if not cfg.film_every_block:
             z = self.film[0](z, query)
         for i, block in enumerate(self.blocks):

@@ -26,6 +26,9 @@ OUTPUTS = ("spectrum", "mask")
 #: over which numbers the band-split encoder's RMS is taken: each channel's token alone, or all channels of a
 #: (frame, band) together (keeps the inter-channel level ratios, i.e. the direction, in the tokens)
 BAND_NORMS = ("channel", "shared")
+#: what the FiLM condition is made from: the query embedding (audio/text), or the direction query (azimuth,
+#: elevation in degrees) through real spherical harmonics up to ``direction_order``
+CONDITIONS = ("embedding", "direction")
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class BSASTConfig(ConfigMixin):
     query_dim: int = 384  # 384 = built-in encoder, 512 = laion-clap
     film_hidden: int = 256
     film_every_block: bool = False  # paper: FiLM once, after the band-split encoder
+    condition: str = "embedding"  # one of CONDITIONS: the query (B, query_dim) or a direction query (B, 2)
+    direction_order: int = 3  # spherical-harmonic order of the direction condition (16 features at 3)
     output: str = "spectrum"  # one of OUTPUTS (model/bsast.py, step 5)
     channel_merge: str = "attention"  # one of CHANNEL_MERGES (output "spectrum" only)
     band_norm: str = "channel"  # one of BAND_NORMS (model/bsast.py, step 2)
@@ -67,6 +72,10 @@ class BSASTConfig(ConfigMixin):
             raise ValueError(f"channel_merge must be one of {CHANNEL_MERGES}, got {self.channel_merge!r}")
         if self.band_norm not in BAND_NORMS:
             raise ValueError(f"band_norm must be one of {BAND_NORMS}, got {self.band_norm!r}")
+        if self.condition not in CONDITIONS:
+            raise ValueError(f"condition must be one of {CONDITIONS}, got {self.condition!r}")
+        if not 0 <= self.direction_order <= 3:
+            raise ValueError(f"direction_order must be within 0..3, got {self.direction_order}")
         if self.output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
         if not 0 < self.hop <= self.n_fft:

@@ -50,5 +50,7 @@ class SeparatorModel(nn.Module):
         cfg = self.config
         if mixture.dim() != 3 or mixture.shape[1] != cfg.n_channels:
             raise ValueError(f"mixture must be (B, {cfg.n_channels}, L), got {tuple(mixture.shape)}")
-        if query.shape != (mixture.shape[0], cfg.query_dim):
-            raise ValueError(f"query must be ({mixture.shape[0]}, {cfg.query_dim}), got {tuple(query.shape)}")
+        width = 2 if getattr(cfg, "condition", "embedding") == "direction" else cfg.query_dim
+        if query.shape != (mixture.shape[0], width):
+            what = "direction query (azimuth, elevation)" if width == 2 else "query"
+            raise ValueError(f"{what} must be ({mixture.shape[0]}, {width}), got {tuple(query.shape)}")

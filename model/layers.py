@@ -15,6 +15,7 @@ parameters: 20 D^2 instead of 36 D^2 per block).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -164,3 +165,34 @@ class TriAxialBlock(nn.Module):
         if not self.ffn_per_axis:
             x = x + self.ffn[0](x)
         return x
+
+
+#: the highest spherical-harmonic order :func:`direction_features` encodes
+MAX_DIRECTION_ORDER = 3
+
+
+def direction_features(az_el_deg: Tensor, order: int = MAX_DIRECTION_ORDER) -> Tensor:
+    """Orthonormal real spherical harmonics (ACN order, N3D / sqrt(4 pi)) of directions, up to ``order`` (<= 3).
+
+    ``(B, 2)`` azimuth, elevation in degrees (AmbiX frame) -> ``(B, (order + 1)^2)``. Orthonormal on the sphere,
+    so ``sum_m Y_lm(u) Y_lm(v) = (2l + 1) / (4 pi) P_l(u . v)``: the inner product of two directions' features
+    depends only on the angle between them, which is what a direction condition should carry.
+    """
+    if not 0 <= order <= MAX_DIRECTION_ORDER:
+        raise ValueError(f"direction order must be within 0..{MAX_DIRECTION_ORDER}, got {order}")
+    az, el = torch.deg2rad(az_el_deg[..., 0].double()), torch.deg2rad(az_el_deg[..., 1].double())
+    x, y, z = torch.cos(el) * torch.cos(az), torch.cos(el) * torch.sin(az), torch.sin(el)
+    c = 1.0 / math.sqrt(4.0 * math.pi)
+    feats = [torch.full_like(x, c)]
+    if order >= 1:
+        feats += [math.sqrt(3) * c * v for v in (y, z, x)]
+    if order >= 2:
+        s15, s5 = math.sqrt(15), math.sqrt(5)
+        feats += [s15 * c * x * y, s15 * c * y * z, s5 / 2 * c * (3 * z * z - 1), s15 * c * x * z,
+                  s15 / 2 * c * (x * x - y * y)]  # fmt: skip
+    if order >= 3:
+        a, b, d = math.sqrt(35 / 8), math.sqrt(105), math.sqrt(21 / 8)
+        feats += [a * c * y * (3 * x * x - y * y), b * c * x * y * z, d * c * y * (5 * z * z - 1),
+                  math.sqrt(7) / 2 * c * z * (5 * z * z - 3), d * c * x * (5 * z * z - 1),
+                  b / 2 * c * z * (x * x - y * y), a * c * x * (x * x - 3 * y * y)]  # fmt: skip
+    return torch.stack(feats, dim=-1).to(az_el_deg.dtype if az_el_deg.is_floating_point() else torch.float32)
