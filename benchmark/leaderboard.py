@@ -446,7 +446,7 @@ def fmt_params(n: int | None) -> str:
     return f"{n / 1e6:.2f} M" if n >= 1e6 else f"{n / 1e3:.1f} k" if n >= 1e3 else str(n)
 
 
-MAIN_COLUMNS = ("rank", "separator", "uses oracle", "parameters", "training", "audio SI-SDR", "audio SDR",
+MAIN_COLUMNS = ("rank", "separator", "reads", "uses oracle", "parameters", "training", "audio SI-SDR", "audio SDR",
                 "audio SI-SDRi (95% CI)", "text SI-SDR", "text SDR", "text SI-SDRi (95% CI)", "n targets")  # fmt: skip
 
 
@@ -456,11 +456,23 @@ def n_targets(e: Entry) -> str:
     return DASH if not ns else str(ns[0]) if len(set(ns)) == 1 else " / ".join(map(str, ns))
 
 
+#: how the main table names what a separator reads (its ``uses``)
+READS = {"query_embedding": "query embedding", "query_text": "query text", "query_audio": "query clip",
+         "query_direction": "direction query", "query_region": "region query", "oracle_direction": "true direction",
+         "oracle_target": "true target"}  # fmt: skip
+
+
+def reads(e: Entry) -> str:
+    """What the separator reads besides the mixture, e.g. ``direction query`` or ``query embedding``."""
+    return ", ".join(READS.get(u, u) for u in e.uses) or DASH
+
+
 def main_cells(e: Entry) -> list[str]:
     """The cells of :data:`MAIN_COLUMNS` for one entry (text, unescaped)."""
     cells = [
         str(e.rank) if e.rank else e.mark,
         e.name,
+        reads(e),
         "yes" if e.oracle else "no",
         fmt_params(e.parameters),
         e.training,

@@ -129,10 +129,10 @@ def test_ranking_and_table_files(board_dirs: list[Path], tmp_path: Path) -> None
 
     md = format_markdown(lb)
     assert md.index("| 4 | text-only") < md.index("### Oracle information and bounds") < md.index("| oracle-mask")
-    assert re.search(r"^\| 4 \| text-only \| no \| — \| — \| — \| — \| — \| 7\.00 ", md, re.M)
-    assert re.search(r"^\| oracle bound \| oracle-mask \| yes ", md, re.M)
-    assert re.search(r"^\| oracle \| steer \(oracle DOA\) \| yes ", md, re.M)
-    assert re.search(r"^\| 1 \| sep-b \| no \| 2\.50 M \| — \| 6\.00 \| 7\.00 \| \+8\.00 \[", md, re.M)
+    assert re.search(r"^\| 4 \| text-only \| query embedding \| no \| — \| — \| — \| — \| — \| 7\.00 ", md, re.M)
+    assert re.search(r"^\| oracle bound \| oracle-mask \| true target \| yes ", md, re.M)
+    assert re.search(r"^\| oracle \| steer \(oracle DOA\) \| true target \| yes ", md, re.M)
+    assert re.search(r"^\| 1 \| sep-b \| query embedding \| no \| 2\.50 M \| — \| 6\.00 \| 7\.00 \| \+8\.00 \[", md, re.M)
     assert "Channel configuration" not in md and "Block-count" not in md
 
     out = tmp_path / "board"
