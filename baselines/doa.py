@@ -65,6 +65,50 @@ def _grid_tools(count: int, kernel_deg: float) -> tuple[cKDTree, np.ndarray, np.
     return cKDTree(grid), kernel, neighbours
 
 
+def _pseudo_intensity(x: np.ndarray, sample_rate: float, n_fft: int, hop: int, fmin: float, fmax: float,
+                      smooth_frames: int = 1) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """Per STFT bin in ``[fmin, fmax]``: pseudo-intensity ``(3, F, T)`` (X, Y, Z), energy density, ``|I|`` and
+    diffuseness (steps 1 and 2 of the module docstring)."""
+    spec = stft(x, n_fft, hop)  # (4, F, T)
+    freqs = np.arange(spec.shape[1]) * float(sample_rate) / n_fft
+    band = (freqs >= fmin) & (freqs <= min(fmax, 0.5 * float(sample_rate)))
+    if not np.any(band):
+        band = np.ones_like(band)
+    spec = spec[:, band]
+    w = spec[0]
+    vec = spec[[3, 1, 2]]  # X, Y, Z
+    intensity = np.real(np.conj(w)[None] * vec)  # (3, F, T)
+    energy = 0.5 * (np.abs(w) ** 2 + np.sum(np.abs(vec) ** 2, axis=0))
+    if smooth_frames > 1:
+        intensity = uniform_filter1d(intensity, smooth_frames, axis=-1, mode="nearest")
+        energy = uniform_filter1d(energy, smooth_frames, axis=-1, mode="nearest")
+    norm = np.linalg.norm(intensity, axis=0)
+    psi = 1.0 - np.divide(norm, energy, out=np.zeros_like(norm), where=energy > 0)
+    return intensity, energy, norm, np.clip(psi, 0.0, 1.0)
+
+
+def direction_map(foa: np.ndarray, sample_rate: float, step_deg: float = 5.0, n_fft: int = N_FFT, hop: int = HOP,
+                  fmin: float = 100.0, fmax: float = 8000.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Where the mixture's directional energy comes from: ``(map (n_el, n_az), az_edges, el_edges)`` in degrees.
+
+    Every STFT bin in ``[fmin, fmax]`` adds its direct energy ``E (1 - psi)`` (``|I|``) at the direction of its
+    pseudo-intensity, on an equal-angle azimuth/elevation grid of ``step_deg``; the map is scaled to a maximum
+    of 1 (all zeros for silent or direction-less input). A plane wave puts all of it in its own cell."""
+    az_edges = np.arange(-180.0, 180.0 + step_deg / 2, step_deg)
+    el_edges = np.arange(-90.0, 90.0 + step_deg / 2, step_deg)
+    x = as_foa(foa)
+    grid = np.zeros((el_edges.size - 1, az_edges.size - 1))
+    if not np.any(x):
+        return grid, az_edges, el_edges
+    intensity, _, norm, _ = _pseudo_intensity(x, sample_rate, n_fft, hop, fmin, fmax)
+    keep = norm > 1e-12 * max(float(norm.max()), 1e-300)
+    if not np.any(keep):
+        return grid, az_edges, el_edges
+    az, el, _ = direction_of(intensity[:, keep].T)
+    grid, _, _ = np.histogram2d(np.asarray(el), np.asarray(az), bins=[el_edges, az_edges], weights=norm[keep])
+    return grid / grid.max(), az_edges, el_edges
+
+
 def candidate_directions(
     foa: np.ndarray,
     sample_rate: float,
@@ -91,22 +135,7 @@ def candidate_directions(
     x = as_foa(foa)
     if not np.any(x):
         return []
-    spec = stft(x, n_fft, hop)  # (4, F, T)
-    freqs = np.arange(spec.shape[1]) * float(sample_rate) / n_fft
-    band = (freqs >= fmin) & (freqs <= min(fmax, 0.5 * float(sample_rate)))
-    if not np.any(band):
-        band = np.ones_like(band)
-    spec = spec[:, band]
-    w = spec[0]
-    vec = spec[[3, 1, 2]]  # X, Y, Z
-    intensity = np.real(np.conj(w)[None] * vec)  # (3, F, T)
-    energy = 0.5 * (np.abs(w) ** 2 + np.sum(np.abs(vec) ** 2, axis=0))
-    if smooth_frames > 1:
-        intensity = uniform_filter1d(intensity, smooth_frames, axis=-1, mode="nearest")
-        energy = uniform_filter1d(energy, smooth_frames, axis=-1, mode="nearest")
-    norm = np.linalg.norm(intensity, axis=0)
-    psi = 1.0 - np.divide(norm, energy, out=np.zeros_like(norm), where=energy > 0)
-    psi = np.clip(psi, 0.0, 1.0)
+    intensity, energy, norm, psi = _pseudo_intensity(x, sample_rate, n_fft, hop, fmin, fmax, smooth_frames)
 
     directional = norm > 1e-12 * max(float(norm.max()), 1e-300)
     if not np.any(directional):

@@ -34,6 +34,7 @@ refused, naming what differs, unless ``overwrite``, which deletes its rows, summ
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -55,7 +56,7 @@ from foabench.benchmark.result_rows import read_result_rows
 from foabench.benchmark.separator import QueryBatch, SeparatorContext, SeparatorError, is_oracle
 from foabench.benchmark.separator_code import code_fingerprint
 from foabench.benchmark.separator_spec import load_separator
-from foabench.synth.audio_io import AudioError, atomic_write_text, write_audio_atomic
+from foabench.synth.audio_io import AudioError, atomic_write_bytes, atomic_write_text, write_audio_atomic
 from foabench.synth.banks.bank_set import InputError
 from foabench.synth.cli_args import check_device
 from foabench.synth.scenes.manifest import audio_query_ref
@@ -264,8 +265,19 @@ def _metadata(item: _Item, inputs: EvalInputs) -> dict:
         "rt60": rt60,
         "drr_db": drr,
         "room": (row.get("room") or {}).get("room"),
+        **_spatial_query(ev),
         "noise": row.get("noise") is not None,
     }
+
+
+def _spatial_query(ev: dict) -> dict:
+    """The target's recorded direction query and region centre, for the report's direction maps (if any)."""
+    query = ev.get("query") or {}
+    out = {}
+    for key in ("direction", "region"):
+        if query.get(key) is not None:
+            out[f"{key}_query"] = [query[key]["azimuth"], query[key]["elevation"]]
+    return out
 
 
 def _nan_to_none(x: float) -> float | None:
@@ -369,8 +381,7 @@ def evaluate_separator(
                 write_audio_atomic(f"{stem}_{it.kind}.flac", _safe_peak(e), sample_rate)
                 if not Path(f"{stem}_reference.flac").is_file():  # shared by the query types
                     write_audio_atomic(f"{stem}_reference.flac", _safe_peak(ref), sample_rate)
-                    write_audio_atomic(out / EXAMPLES / f"{it.row['id']}_mixture.flac", _safe_peak(mixture[:, 0]),
-                                       sample_rate)  # fmt: skip
+                    _write_mixture_example(out / EXAMPLES / it.row["id"], mixture, sample_rate)
                     if "audio" in kinds:  # text-only inputs may have no clip (a DCASE folder without a bank)
                         query_clip = inputs.query_clip(it.row["events"][it.event])
                         write_audio_atomic(f"{stem}_query.flac", _safe_peak(query_clip), sample_rate)
@@ -453,6 +464,20 @@ def _timed(where: str, call, *args):
 def _kept(exc: Exception, where: str) -> EvaluationError:
     return EvaluationError(f"{where}: {exc}. The rows finished so far are kept in the results folder; fix the "
                            "cause and run the same command again to resume")  # fmt: skip
+
+
+def _write_mixture_example(stem: Path, mixture: np.ndarray, sample_rate: int) -> None:
+    """``{stem}_mixture.flac`` (W), ``{stem}_mixture_stereo.flac`` (the headphone preview of the FOA mixture) and
+    ``{stem}_directions.npz`` (where its directional energy comes from) for the report's listening examples."""
+    from foabench.baselines.doa import direction_map
+    from foabench.synth.headphones import stereo_preview
+
+    write_audio_atomic(f"{stem}_mixture.flac", _safe_peak(mixture[:, 0]), sample_rate)
+    write_audio_atomic(f"{stem}_mixture_stereo.flac", _safe_peak(stereo_preview(mixture)), sample_rate)
+    grid, az_edges, el_edges = direction_map(mixture.T, sample_rate)
+    buf = io.BytesIO()
+    np.savez(buf, map=grid.astype(np.float32), az_edges=az_edges, el_edges=el_edges)
+    atomic_write_bytes(f"{stem}_directions.npz", buf.getvalue())
 
 
 def _safe_peak(wave: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from foabench.synth.audio_io import atomic_write_text
 from foabench.synth.cli_args import non_negative_int
 
 #: what a leaderboard folder holds (all of it written by :func:`run_leaderboard`), and the record of its inputs
-OUTPUTS = ("leaderboard.md", "leaderboard.csv", "leaderboard.json", "report.html", "plots", "audio")
+OUTPUTS = ("leaderboard.md", "leaderboard.csv", "leaderboard.json", "report.html", "plots", "audio", "maps")
 INPUTS = ".foabench-leaderboard.json"
 
 

@@ -326,3 +326,31 @@ def write_plots(lb: Leaderboard | list[Result], out_dir: str | Path) -> list[Pat
         plot_breakdown(lb, "sources", out / "sources.png", "number of sources"),
         plot_audio_vs_text(lb, out / "audio_vs_text.png"),
     ]
+
+
+def plot_direction_map(npz: Path, markers: list[tuple[float, float, str, str]], title: str, path: Path) -> Path:
+    """An azimuth-elevation map of a mixture's directional energy (``examples/*_directions.npz``, from
+    :func:`foabench.baselines.doa.direction_map`) with ``(azimuth, elevation, label, kind)`` markers: kind
+    ``target`` (a true direction), ``query`` (a direction query) or ``region`` (a region query's centre)."""
+    import numpy as np
+
+    with np.load(npz) as data:
+        grid, az_edges, el_edges = data["map"], data["az_edges"], data["el_edges"]
+    fig, ax = plt.subplots(figsize=(7.2, 3.4))
+    ax.pcolormesh(az_edges, el_edges, np.sqrt(grid), cmap="magma", shading="flat")  # sqrt: weaker sources show
+    styles = {"target": ("o", "#00e5ff"), "query": ("x", "#76ff03"), "region": ("s", "#ffea00")}
+    for az, el, label, kind in markers:
+        marker, colour = styles[kind]
+        ax.plot([az], [el], marker=marker, color=colour, markersize=8, markerfacecolor="none", markeredgewidth=2)
+        ax.annotate(label, (az, el), xytext=(5, 5), textcoords="offset points", color=colour, fontsize=8)
+    ax.set_xlim(180, -180)  # azimuth grows to the left (counter-clockwise seen from above), as heard
+    ax.set_ylim(-90, 90)
+    ax.set_xlabel("azimuth (°, + left)")
+    ax.set_ylabel("elevation (°)")
+    ax.set_title(title, fontsize=9)
+    handles = [Line2D([], [], marker=m, color=c, linestyle="", markerfacecolor="none", label=k)
+               for k, (m, c) in styles.items() if any(kind == k for *_, kind in markers)]  # fmt: skip
+    if handles:
+        ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.6)
+    fig.tight_layout()
+    return _save(fig, path)

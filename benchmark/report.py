@@ -34,6 +34,7 @@ from foabench.benchmark.leaderboard import (
     manifest_line,
 )
 from foabench.synth.audio_io import atomic_write_text
+from foabench.synth.headphones import DECODER
 
 PLOT_CAPTIONS = {
     "class.png": "SI-SDRi per class (audio queries; bars: 95% interval)",
@@ -174,8 +175,11 @@ def _example_html(mixture: str, results: list[Result], lb: Leaderboard, audio: _
             f"({any_row.get('n_targets', '?')} targets, {any_row.get('n_interferers', '?')} interferers)"
             f"{', diffuse noise' if any_row.get('noise') else ''}")  # fmt: skip
     mix = audio.player(_first(results, f"{mixture}_mixture.flac"), f"{_safe(mixture)}_mixture.flac")
+    stereo = audio.player(_first(results, f"{mixture}_mixture_stereo.flac"), f"{_safe(mixture)}_mixture_stereo.flac")
     parts = [f'<div class="example"><h3>{escape(mixture)}</h3><p class="meta">{escape(info)}</p>',
-             f"<p>Mixture (W channel): {mix}</p>"]  # fmt: skip
+             f"<p>Mixture (W channel): {mix} &nbsp; Headphones: {stereo}</p>",
+             f'<p class="meta">Headphone preview: {escape(DECODER)}.</p>',
+             _space_map(mixture, rows, results, audio)]  # fmt: skip
     for k in sorted({ev for _, ev, _ in rows}):
         row = next(rows[key] for key in rows if key[1] == k)
         stem = f"{mixture}_{k}"
@@ -204,6 +208,32 @@ def _example_html(mixture: str, results: list[Result], lb: Leaderboard, audio: _
             table.append(f"<tr{cls}>{''.join(cells)}</tr>")
         parts.append("".join(table) + "</tbody></table>")
     return "\n".join(parts) + "</div>"
+
+
+def _space_map(mixture: str, rows: dict, results: list[Result], audio: _Audio) -> str:
+    """The mixture's direction map with its targets' true directions and their spatial queries marked."""
+    from foabench.benchmark.plots import plot_direction_map
+
+    npz = _first(results, f"{mixture}_directions.npz")
+    if npz is None:
+        return ""
+    markers, seen = [], set()
+    for (_, k, _), row in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][2])):
+        if k in seen or row.get("azimuth") is None:
+            continue
+        seen.add(k)
+        markers.append((row["azimuth"], row["elevation"], f"{k}: {row.get('label', '?')}", "target"))
+        for key, kind in (("direction_query", "query"), ("region_query", "region")):
+            if row.get(key):
+                markers.append((row[key][0], row[key][1], f"{k}", kind))
+    name = f"{_safe(mixture)}_directions.png"
+    plot_direction_map(npz, markers, f"{mixture}: directional energy (pseudo-intensity)", audio.out / "maps" / name)
+    return (
+        f'<figure><img src="maps/{quote(name)}" alt="direction map of {escape(mixture)}">'
+        "<figcaption>Where the mixture's direct energy comes from (pseudo-intensity of each STFT bin), "
+        "targets' true directions (circles), their direction queries (crosses) and region centres (squares)"
+        "</figcaption></figure>"
+    )
 
 
 def _examples_html(results: list[Result], lb: Leaderboard, audio: _Audio, n: int) -> str:

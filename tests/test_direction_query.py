@@ -119,3 +119,37 @@ def test_beams_steer_at_the_direction_query(setup, tmp_path):  # noqa: F811
     assert outs[("oracle", 25.0)] == outs[("oracle", 0.0)]  # the query changes nothing else in the scene
     with pytest.raises(Exception, match="direction query"):
         evaluate_separator(_settings(setup, tmp_path / "none", "cardioid:pointed", query="text"), progress=False)
+
+
+def test_direction_map_puts_a_plane_wave_in_its_cell():
+    from foabench.baselines.doa import direction_map
+    from foabench.synth.foa import encode_direction
+
+    noise = np.random.default_rng(3).standard_normal(16000)
+    for az, el in ((42.5, 17.5), (-137.5, -62.5), (177.5, 2.5)):
+        grid, az_edges, el_edges = direction_map(encode_direction(az, el)[:, None] * noise[None], 16000)
+        i, j = np.unravel_index(np.argmax(grid), grid.shape)
+        assert el_edges[i] < el < el_edges[i + 1] and az_edges[j] < az < az_edges[j + 1]
+        assert grid[i, j] == 1.0 and grid.sum() == pytest.approx(1.0)  # all the energy in that cell
+    assert not direction_map(np.zeros((4, 1000)), 16000)[0].any()
+
+
+def test_report_shows_where_sounds_come_from_and_a_headphone_preview(setup, tmp_path):  # noqa: F811
+    from foabench.benchmark.leaderboard_cli import run_leaderboard
+    from foabench.synth.audio_io import read_audio
+
+    _, banks, _, _ = setup
+    spec = parse_spec(_direction_spec(model="vmf", spread_deg=10))
+    bank_list = list(BankSet.open([banks]).banks.values())
+    test = write_manifest(tmp_path / "t.jsonl", *sample_manifest(spec, bank_list, "test", 2, 4))[0]
+    res = tmp_path / "res"
+    evaluate_separator(_settings(setup, res, "max-re:pointed", split=str(test), query="text", examples=1),
+                       progress=False)  # fmt: skip
+    first = _rows(res)[0]
+    assert len(first["direction_query"]) == 2
+    stereo, _ = read_audio(res / "examples" / f"{first['mixture']}_mixture_stereo.flac")
+    assert stereo.shape[1] == 2
+    run_leaderboard([res], tmp_path / "board", plots=False, report=True)
+    html = (tmp_path / "board" / "report.html").read_text()
+    assert f"maps/{first['mixture']}_directions.png" in html and "Headphones" in html and "spaudiopy" in html
+    assert (tmp_path / "board" / "maps" / f"{first['mixture']}_directions.png").stat().st_size > 1000

@@ -1,10 +1,7 @@
 """AmbiX conventions: closed-form plane waves, conversions from FuMa/N3D/orthonormal, direction helpers."""
 
-import warnings
-
 import numpy as np
 import pytest
-import scipy.special
 
 from foabench.synth.audio_io import AudioError
 from foabench.synth.foa import (
@@ -62,12 +59,9 @@ def test_each_convention_maps_plane_wave_to_ambix(convention):
 
 def test_orthonormal_matches_spaudiopy_real_sh():
     """spaudiopy's real SH (an independent implementation) converted to AmbiX equals the closed form."""
-    if not hasattr(scipy.special, "sph_harm"):  # spaudiopy 0.2 calls the API that SciPy 1.17 removed
-        scipy.special.sph_harm = lambda m, n, az, pol: scipy.special.sph_harm_y(n, m, pol, az)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import spaudiopy
+    from foabench.synth.spaudiopy_compat import import_spaudiopy
 
+    spaudiopy = import_spaudiopy()  # spaudiopy 0.2 calls the API that SciPy 1.17 removed: shimmed there
     sh = spaudiopy.sph.sh_matrix(1, np.radians(AZ), np.pi / 2 - np.radians(EL), "real")
     np.testing.assert_allclose(to_ambix(sh, "orthonormal"), encode_direction(AZ, EL), atol=1e-9)
 
