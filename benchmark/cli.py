@@ -52,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # what was written, for commands whose options fill in from a file (train --recipe)
     try:
         return int(args.func(args) or 0)
     except (BankError, AudioError, FileNotFoundError, ValueError) as exc:

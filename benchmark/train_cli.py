@@ -8,20 +8,30 @@ import json
 from foabench.synth.cli_args import non_negative_int, positive_float, positive_int
 
 
+def _given(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
+    """The destinations of the options written on the command line, also those given their default value (long
+    options may be abbreviated, as argparse allows)."""
+    tokens = [t.split("=", 1)[0] for t in argv if t.startswith("-")]
+    return {action.dest for action in parser._actions for opt in action.option_strings for t in tokens
+            if opt == t or (t.startswith("--") and len(t) > 2 and opt.startswith(t))}  # fmt: skip
+
+
 def _apply_recipe(args: argparse.Namespace) -> None:
-    """Fill every option left at its default from ``--recipe``, and banks/spec/val from ``--benchmark``."""
+    """Fill every option the command line does not give from ``--recipe`` (an option given on the command line
+    wins even when it equals its default), and banks/spec/val from ``--benchmark``."""
     from pathlib import Path
 
     from foabench.benchmark.references import load_recipe
 
     parser = args.parser
+    given = _given(parser, getattr(args, "argv", None) or [])
     if args.recipe:
         for key, value in load_recipe(args.recipe).items():
             if key == "description":
                 continue
             if key in ("model_overrides", "query_recipe"):
                 value = json.dumps(value)
-            if getattr(args, key) == parser.get_default(key):
+            if key not in given:
                 setattr(args, key, value)
     if args.benchmark:
         folder = Path(args.benchmark)

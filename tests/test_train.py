@@ -152,9 +152,10 @@ def test_train_recipe_file_sets_what_the_command_line_leaves(setup, tmp_path):
                       "steps: 2\nbatch_size: 2\nwarmup: 1\nlr: 0.002\nquery_recipe: {sigma: 0.05}\n")  # fmt: skip
     args = ["train", "--recipe", str(recipe), "--banks", str(banks), "--val", str(val), "--spec", str(spec_path)]
     args += ["--out", str(tmp_path / "run"), "--workers", "0", "--encoder", str(root / "encoder"), "--lr", "0.001"]
-    assert cli([*args, "--cache", str(root / "cache"), "--no-progress"]) == 0
+    assert cli([*args, "--cache", str(root / "cache"), "--no-progress", "--warmup=50", "--batch", "2"]) == 0
     settings = json.loads((tmp_path / "run" / "config.json").read_text())["settings"]
     assert settings["steps"] == 2 and settings["query_recipe"] == {"sigma": 0.05} and settings["lr"] == 0.001
+    assert settings["warmup"] == 50  # given on the command line: wins over the recipe, though it is the default
     assert settings["model_overrides"]["dim"] == 16
     bad = tmp_path / "bad.yaml"
     bad.write_text("stepz: 3\n")
