@@ -49,10 +49,15 @@ def kappa_of(spread_deg: float) -> float:
     return 1.0 / math.radians(spread_deg) ** 2
 
 
+def cone_cos_error(half_angle_deg: float, u: float) -> float:
+    """cos θ of a direction uniform over the cap of ``half_angle_deg``, for a uniform draw ``u`` (inverse CDF)."""
+    return 1.0 - u * (1.0 - math.cos(math.radians(half_angle_deg)))
+
+
 def _cos_error(model: str, spread_deg: float, u: float) -> float:
     """cos θ of the pointing error for a uniform draw ``u`` in [0, 1) (inverse CDF)."""
     if model == "cone":
-        return 1.0 - u * (1.0 - math.cos(math.radians(spread_deg)))
+        return cone_cos_error(spread_deg, u)
     kappa = kappa_of(spread_deg)
     # inverse of P(cos θ <= t) = (e^{κt} − e^{−κ}) / (e^{κ} − e^{−κ}), written to stay finite for large κ
     return 1.0 + math.log1p(-u * -math.expm1(-2.0 * kappa)) / kappa if u > 0 else 1.0
@@ -78,14 +83,19 @@ def pointing(azimuth: float, elevation: float, model: str, spread_deg: float, se
     u, phi = float(rng.uniform()), float(rng.uniform(0.0, 2.0 * math.pi))
     if spread_deg == 0.0:
         return round(float(azimuth), DECIMALS), round(float(elevation), DECIMALS)
-    c = _cos_error(model, spread_deg, u)
-    s = math.sqrt(max(0.0, 1.0 - c * c))
+    return offset_direction(azimuth, elevation, _cos_error(model, spread_deg, u), phi)
+
+
+def offset_direction(azimuth: float, elevation: float, cos_theta: float, phi: float) -> tuple[float, float]:
+    """The direction at angle ``arccos(cos_theta)`` from ``(azimuth, elevation)``, turned by ``phi`` (radians)
+    around it; degrees, rounded like the manifest."""
+    s = math.sqrt(max(0.0, 1.0 - cos_theta * cos_theta))
     mean = unit_vector(float(azimuth), float(elevation))
     helper = np.array([0.0, 0.0, 1.0]) if abs(mean[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
     e1 = np.cross(mean, helper)
     e1 /= np.linalg.norm(e1)
     e2 = np.cross(mean, e1)
-    az, el, _ = direction_of(c * mean + s * (math.cos(phi) * e1 + math.sin(phi) * e2))
+    az, el, _ = direction_of(cos_theta * mean + s * (math.cos(phi) * e1 + math.sin(phi) * e2))
     return round(float(az), DECIMALS), round(float(el), DECIMALS)
 
 

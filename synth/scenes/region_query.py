@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from foabench.synth.foa import angular_distance, direction_of, unit_vector
+from foabench.synth.foa import angular_distance
+from foabench.synth.scenes.direction_query import cone_cos_error, offset_direction
 
 SHAPES = ("cone", "box")
 KEYS = ("shape", "azimuth", "elevation", "size_deg", "jitter", "seed", "inside", "ambiguous")
@@ -73,15 +74,8 @@ def region_centre(azimuth: float, elevation: float, shape: str, size_deg: float,
         az = _wrap(azimuth + (2.0 * u - 1.0) * reach)
         el = float(np.clip(elevation + (2.0 * v - 1.0) * reach, -90.0, 90.0))
         return round(az, DECIMALS), round(el, DECIMALS)
-    reach = math.radians(0.999 * jitter * size_deg)
-    c = 1.0 - u * (1.0 - math.cos(reach))  # area-uniform over the cap
-    s, phi = math.sqrt(max(0.0, 1.0 - c * c)), 2.0 * math.pi * v
-    mean = unit_vector(azimuth, elevation)
-    helper = np.array([0.0, 0.0, 1.0]) if abs(mean[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
-    e1 = np.cross(mean, helper)
-    e1 /= np.linalg.norm(e1)
-    az, el, _ = direction_of(c * mean + s * (math.cos(phi) * e1 + math.sin(phi) * np.cross(mean, e1)))
-    return round(float(az), DECIMALS), round(float(el), DECIMALS)
+    # area-uniform over the cap within the reach: the direction queries' "cone" error model
+    return offset_direction(azimuth, elevation, cone_cos_error(0.999 * jitter * size_deg, u), 2.0 * math.pi * v)
 
 
 def make_region_query(events: list[dict], k: int, shape: str, size_deg: float, jitter: float, seed: int) -> dict:
