@@ -35,6 +35,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         encoder=args.encoder, cache=args.cache, batch_size=args.batch_size, device=args.device,
         examples=args.examples, overwrite=args.overwrite, dcase=args.dcase, dcase_layout=args.dcase_layout,
         query_bank=args.query_bank, save_estimates=args.save_estimates, labels=args.labels,
+        pointclouds=args.pointclouds,
     )  # fmt: skip
     summary = evaluate_separator(settings, progress=not args.no_progress)
     print(format_summary(summary, summary["provenance"]["separator"]["name"]))
@@ -89,6 +90,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", default=None, choices=("oracle",),
                    help="also score DCASE's class-aware metrics (CA-SDRi / CAPI-SDRi) with each mixture's true labels "
                         "as the tagger: the separator is queried once per label with the label's text")  # fmt: skip
+    p.add_argument("--pointclouds", default=None, metavar="DIR",
+                   help="real scans as point-cloud queries: ID_K.npz/.ply per target or ID.npz per scene, each with "
+                        "its pose in the microphone frame (see foabench.synth.pointclouds.user_clouds)")  # fmt: skip
     p.add_argument("--query", default="both", choices=("audio", "text", "both"), help="query types to score")
     p.add_argument("--out", required=True, metavar="RESULTS", help="results folder (resumed if it exists)")
     p.add_argument("--banks", nargs="+", default=["foabench-data/banks"], help="bank folders")

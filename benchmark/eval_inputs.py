@@ -56,6 +56,10 @@ class EvalInputs:
         """(RT60 s, DRR dB) of an event's RIR."""
         raise NotImplementedError
 
+    def query_pointcloud(self, row: dict, event: int) -> np.ndarray:
+        """The point cloud of an event's object as the row's depth capture saw it, ``(N, 3)`` float32."""
+        raise InputsError(f"{self.source} inputs carry no point clouds")
+
 
 @dataclass
 class RenderedInputs(EvalInputs):
@@ -85,6 +89,15 @@ class RenderedInputs(EvalInputs):
     def rir(self, row: dict, event: int) -> tuple[float | None, float | None]:
         rec = self.bank_set.record(row["events"][event]["rir"])
         return rec.rt60_measured, rec.drr_db
+
+    def query_pointcloud(self, row: dict, event: int) -> np.ndarray:
+        from foabench.synth.scenes.pointcloud_query import scene_capture
+
+        if "capture" not in row:
+            raise InputsError(f"row {row['id']} has no point clouds (sample the split with queries.pointcloud)")
+        if getattr(self, "_capture_of", (None, None))[0] != row["id"]:  # one capture per row, for all its targets
+            self._capture_of = (row["id"], scene_capture(row, self.bank_set))
+        return self._capture_of[1].of(event)
 
 
 def manifest_info(manifest: Manifest) -> dict:
@@ -194,6 +207,13 @@ class ShardInputs(EvalInputs):
             raise InputsError(f"{self.folder}: no audio query clip for {ev.get('label')!r} (shards of export "
                               "version 1 carry none; export them again)")  # fmt: skip
         return self._clips[key]
+
+    def query_pointcloud(self, row: dict, event: int) -> np.ndarray:
+        for t in self._row(row["id"])["targets"]:
+            if t["event"] == event and t.get("pointcloud") is not None:
+                return t["pointcloud"]
+        raise InputsError(f"{self.folder}: row {row['id']} carries no point cloud for event {event} (shards of "
+                          "export version < 4, or a split sampled without queries.pointcloud)")  # fmt: skip
 
     def rir(self, row: dict, event: int) -> tuple[float | None, float | None]:
         if (row["id"], event) not in self._rirs:

@@ -56,7 +56,7 @@ from foabench.benchmark.result_rows import read_result_rows
 from foabench.benchmark.separator import QueryBatch, SeparatorContext, SeparatorError, is_oracle
 from foabench.benchmark.separator_code import code_fingerprint
 from foabench.benchmark.separator_spec import load_separator
-from foabench.synth.audio_io import AudioError, atomic_write_bytes, atomic_write_text, write_audio_atomic
+from foabench.synth.audio_io import AudioError, atomic_write_bytes, atomic_write_text, sha256_file, write_audio_atomic
 from foabench.synth.banks.bank_set import InputError
 from foabench.synth.cli_args import check_device
 from foabench.synth.scenes.manifest import audio_query_ref
@@ -96,6 +96,7 @@ class EvalSettings:
     query_bank: list[str] | None = None  # with ``dcase``: source bank(s) the audio queries come from
     save_estimates: str | None = None  # also write the estimates in DCASE naming under this folder
     labels: str | None = None  # "oracle": also score DCASE's class-aware metrics with the true labels as the tagger
+    pointclouds: str | None = None  # a folder of user point clouds replacing the recorded point-cloud queries
 
     def kinds(self) -> tuple[str, ...]:
         if self.query == "both":
@@ -130,10 +131,11 @@ def _needs_encoder(sep) -> bool:
 class _Queries:
     """Query embeddings of a split's targets, embedded when first needed, through the cache."""
 
-    def __init__(self, encoder, inputs: EvalInputs, cache_root: str):
+    def __init__(self, encoder, inputs: EvalInputs, cache_root: str, user_clouds=None):
         from foabench.synth.queries.cache import EmbeddingCache
 
         self.encoder, self.inputs = encoder, inputs
+        self.user_clouds = user_clouds  # a UserClouds folder that replaces the recorded point-cloud queries
         self.cache = EmbeddingCache(cache_root, encoder.hash) if encoder is not None else None
         self.audio: dict[str, np.ndarray] = {}
         self.text: dict[str, np.ndarray] = {}
@@ -186,6 +188,7 @@ def provenance(settings: EvalSettings, sep, inputs: EvalInputs, encoder) -> dict
         "reference": settings.reference,
         "queries": list(settings.kinds()),
         "expected_rows": len(_items(inputs.rows, settings.kinds())),
+        "pointclouds": _folder_identity(settings.pointclouds) if settings.pointclouds else None,
         "foabench": synth.__version__,
         "torch": torch.__version__,
     }
@@ -197,9 +200,17 @@ def provenance(settings: EvalSettings, sep, inputs: EvalInputs, encoder) -> dict
 RUN_FIELDS = (("separator", "spec"), ("separator", "args"), ("separator", "code", "sha256"),
               ("separator", "checkpoint_sha256"), ("manifest", "rows_sha256"), ("encoder", "hash"), ("banks",),
               ("reference",), ("queries",), ("foabench",), ("benchmark", "sha256"),
-              ("separator", "labels"))  # fmt: skip
+              ("separator", "labels"), ("pointclouds", "sha256"))  # fmt: skip
 #: fields added after results were first written: left out of the run key while unset, so old folders resume
-OPTIONAL_RUN_FIELDS = (("benchmark", "sha256"), ("separator", "labels"))
+OPTIONAL_RUN_FIELDS = (("benchmark", "sha256"), ("separator", "labels"), ("pointclouds", "sha256"))
+
+
+def _folder_identity(folder: str) -> dict:
+    """A folder of user point clouds as provenance: its path and a hash over its files' names and contents."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        h.update(f"{path.relative_to(folder).as_posix()}\t{sha256_file(path)}\n".encode())
+    return {"folder": str(folder), "sha256": h.hexdigest()}
 
 
 def _field(prov: dict, path: tuple[str, ...]):
@@ -341,7 +352,12 @@ def evaluate_separator(
     )
     if hasattr(sep, "setup"):
         sep.setup(SeparatorContext(sample_rate, torch.device(settings.device), encoder))
-    queries = _Queries(encoder if "query_embedding" in sep.uses else None, inputs, settings.cache)
+    user_clouds = None
+    if settings.pointclouds:
+        from foabench.synth.pointclouds.user_clouds import UserClouds
+
+        user_clouds = UserClouds(settings.pointclouds)
+    queries = _Queries(encoder if "query_embedding" in sep.uses else None, inputs, settings.cache, user_clouds)
     example_ids = {r["id"] for r in rows[: settings.examples]}
     todo = [it for it in _items(rows, kinds) if it.key not in done]
     bar = tqdm(total=len(todo), desc=f"eval {sep.name}", unit="target", disable=not progress)
@@ -487,8 +503,10 @@ def _safe_peak(wave: np.ndarray) -> np.ndarray:
 
 
 def _query_batch(sep, events: list[dict], kind: str, sample_rate: int, queries: _Queries, inputs: EvalInputs,
-                 targets: list[np.ndarray] | None = None) -> QueryBatch:  # fmt: skip
-    """The :class:`QueryBatch` of ``events`` (their recorded queries of ``kind``), with what ``sep.uses`` names."""
+                 targets: list[np.ndarray] | None = None, places: list[tuple[dict, int]] | None = None,
+                 ) -> QueryBatch:  # fmt: skip
+    """The :class:`QueryBatch` of ``events`` (their recorded queries of ``kind``; ``places``: each event's row and
+    index in it), with what ``sep.uses`` names."""
     uses = set(sep.uses)
     q = QueryBatch(kind=kind, sample_rate=sample_rate)
     if "query_embedding" in uses:
@@ -508,6 +526,14 @@ def _query_batch(sep, events: list[dict], kind: str, sample_rate: int, queries: 
             raise ValueError(f"{sep.name} reads the region query, and these targets have none (sample the split "
                              "with queries.region in its spec)")  # fmt: skip
         q.query_region = [dict(ev["query"]["region"]) for ev in events]
+    if "query_pointcloud" in uses:
+        clouds = queries.user_clouds
+        missing = any((ev.get("query") or {}).get("pointcloud") is None for ev in events)
+        if places is None or (clouds is None and missing):
+            raise ValueError(f"{sep.name} reads the point-cloud query, and these targets have none (sample the "
+                             "split with queries.pointcloud and a meshes bank, or pass --pointclouds)")  # fmt: skip
+        get = clouds.target_cloud if clouds is not None else inputs.query_pointcloud
+        q.query_pointcloud = [get(row, j) for row, j in places]
     if "oracle_direction" in uses:
         if any(ev.get("azimuth") is None or ev.get("elevation") is None for ev in events):
             raise ValueError(f"{sep.name} reads the true direction, and these targets have none recorded (a DCASE "
@@ -522,7 +548,9 @@ def _separate(sep, batch, kind: str, sample_rate: int, queries: _Queries, inputs
     """Run the separator on one batch of equal-length items; returns ``(B, L)`` float64."""
     events = [it.row["events"][it.event] for it, _, _ in batch]
     mixture = torch.from_numpy(np.stack([m.T for _, m, _ in batch]).astype(np.float32))
-    est = sep.separate(mixture, _query_batch(sep, events, kind, sample_rate, queries, inputs, [r for _, _, r in batch]))
+    places = [(it.row, it.event) for it, _, _ in batch]
+    query = _query_batch(sep, events, kind, sample_rate, queries, inputs, [r for _, _, r in batch], places)
+    est = sep.separate(mixture, query)
     est = est.detach().cpu().numpy() if torch.is_tensor(est) else np.asarray(est)
     if est.shape != (len(batch), mixture.shape[-1]):
         raise ValueError(f"separate() returned shape {est.shape}, expected {(len(batch), mixture.shape[-1])}")

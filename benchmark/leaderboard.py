@@ -458,7 +458,8 @@ def n_targets(e: Entry) -> str:
 
 #: how the main table names what a separator reads (its ``uses``)
 READS = {"query_embedding": "query embedding", "query_text": "query text", "query_audio": "query clip",
-         "query_direction": "direction query", "query_region": "region query", "oracle_direction": "true direction",
+         "query_direction": "direction query", "query_region": "region query", "query_pointcloud": "point-cloud query",
+         "oracle_direction": "true direction",
          "oracle_target": "true target"}  # fmt: skip
 
 

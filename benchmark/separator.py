@@ -42,11 +42,14 @@ USES = (
     "query_audio",
     "query_direction",
     "query_region",
+    "query_pointcloud",
     "oracle_direction",
     "oracle_target",
 )
 ORACLE_USES = frozenset({"oracle_direction", "oracle_target"})
-QUERY_USES = frozenset({"query_embedding", "query_text", "query_audio", "query_direction", "query_region"})
+QUERY_USES = frozenset(
+    {"query_embedding", "query_text", "query_audio", "query_direction", "query_region", "query_pointcloud"}
+)
 
 
 class SeparatorError(ValueError):
@@ -64,7 +67,9 @@ class QueryBatch:
     reference (oracle); ``query_direction`` ``(B, 2)`` float64 the recorded direction query (a pointing with a
     sampled error, :mod:`foabench.synth.scenes.direction_query`), given with either query type; ``query_region``
     the recorded region queries (``shape``, centre ``azimuth``/``elevation``, ``size_deg``, ``ambiguous``;
-    :mod:`foabench.synth.scenes.region_query`).
+    :mod:`foabench.synth.scenes.region_query`); ``query_pointcloud`` each target's point cloud as the depth
+    sensor at the microphone captured it (``(N, 3)`` float32 metres, AmbiX frame; ``N`` may be 0 when its class
+    has no shape or its object is hidden; :mod:`foabench.synth.scenes.pointcloud_query`).
     """
 
     kind: str
@@ -76,6 +81,7 @@ class QueryBatch:
     target: torch.Tensor | None = None
     query_direction: np.ndarray | None = None
     query_region: list[dict] | None = None
+    query_pointcloud: list[np.ndarray] | None = None
 
 
 @dataclass

@@ -26,9 +26,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from foabench.benchmark.separator import QueryBatch, SeparatorContext, SeparatorError, check_separator
+from foabench.synth.pointclouds.fixed_size import fixed_size_cloud
 
 TRAINED_PREFIXES = ("bsast", "bsast-w", "resunet", "run")
 REFERENCE_PREFIX = "reference"
@@ -43,9 +45,10 @@ class TrainedSeparator:
         from foabench.benchmark.train import load_trained
 
         self.model, self.info = load_trained(run, device)
-        #: a model conditioned on the direction query reads it; every other one the query embedding
-        self.by_direction = getattr(self.model.config, "condition", "embedding") == "direction"
-        self.uses = ("query_direction",) if self.by_direction else ("query_embedding",)
+        #: a model conditioned on a spatial query reads it; every other one the query embedding
+        self.condition = getattr(self.model.config, "condition", "embedding")
+        self.uses = {"direction": ("query_direction",), "pointcloud": ("query_pointcloud",)}.get(
+            self.condition, ("query_embedding",))  # fmt: skip
         self.checkpoint = self.info["checkpoint"]
         self.n_channels = int(self.model.config.n_channels)
         self.name = f"{self.info['settings']['model']}-{self.info['settings']['config']}"
@@ -63,7 +66,13 @@ class TrainedSeparator:
                                  f"the split is at {context.sample_rate} Hz")  # fmt: skip
 
     def separate(self, mixture: torch.Tensor, query: QueryBatch) -> torch.Tensor:
-        condition = torch.from_numpy(query.query_direction).float() if self.by_direction else query.embedding
+        if self.condition == "direction":
+            condition = torch.from_numpy(query.query_direction).float()
+        elif self.condition == "pointcloud":  # the same points for the same cloud: seeded by its size
+            n = int(self.model.config.cloud_points)
+            condition = torch.from_numpy(np.stack([fixed_size_cloud(c, n, len(c)) for c in query.query_pointcloud]))
+        else:
+            condition = query.embedding
         with torch.inference_mode():
             return self.model(mixture[:, : self.n_channels].to(self.device), condition.to(self.device)).cpu()
 

@@ -220,7 +220,8 @@ def train(settings: TrainSettings, resume: bool = False, progress: bool = True, 
     if settings.compile:
         compile_blocks(core)
     condition = getattr(core.config, "condition", "embedding")
-    data = DynamicMixDataset(stream, settings.banks, table, n_channels, settings.query_recipe, condition)
+    cloud_points = int(getattr(core.config, "cloud_points", 256))
+    data = DynamicMixDataset(stream, settings.banks, table, n_channels, settings.query_recipe, condition, cloud_points)
     remaining = settings.steps - start
     loader = DataLoader(
         data,
@@ -230,7 +231,9 @@ def train(settings: TrainSettings, resume: bool = False, progress: bool = True, 
         persistent_workers=False,
         prefetch_factor=4 if settings.workers > 0 else None,
     )
-    val_set = ManifestDataset(val_rows, settings.banks, table, n_channels, condition) if val_rows else None
+    val_set = (
+        ManifestDataset(val_rows, settings.banks, table, n_channels, condition, cloud_points) if val_rows else None
+    )
     metrics_path = out / "metrics.jsonl"
     last_val: dict = {}
     t_last, render_times = time.perf_counter(), []

@@ -19,8 +19,10 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from foabench.synth.banks.bank_set import BankSet
+from foabench.synth.pointclouds.fixed_size import fixed_size_cloud
 from foabench.synth.queries.pseudo import apply_recipe
 from foabench.synth.scenes.manifest import audio_query_ref
+from foabench.synth.scenes.pointcloud_query import scene_capture
 from foabench.synth.scenes.render import Renderer
 from foabench.synth.scenes.sampler import SceneStream
 
@@ -114,9 +116,12 @@ class DynamicMixDataset(Dataset):
     Only the trained target's ``direct`` reference is read, so the renderer never builds ``dry`` or ``wet``."""
 
     def __init__(self, stream: SceneStream, bank_paths: list[str], table: QueryTable, n_channels: int,
-                 recipe_override: dict | None = None, condition: str = "embedding"):  # fmt: skip
+                 recipe_override: dict | None = None, condition: str = "embedding",
+                 cloud_points: int = 256):  # fmt: skip
         self.stream = stream
-        self.condition = condition  # "direction": the query is the target's direction query (azimuth, elevation)
+        #: "direction": the query is the target's direction query (azimuth, elevation); "pointcloud": its point
+        #: cloud as ``(cloud_points, 4)``
+        self.condition, self.cloud_points = condition, cloud_points
         self.holder = _RendererHolder([str(p) for p in bank_paths])
         self.table = table
         self.n_channels = n_channels
@@ -133,6 +138,8 @@ class DynamicMixDataset(Dataset):
         query = ev["query"]
         if self.condition == "direction":
             q = direction_query_of(ev, row["id"])
+        elif self.condition == "pointcloud":
+            q = pointcloud_query_of(row, row["events"].index(ev), self.holder.renderer.banks, self.cloud_points)
         else:
             caption = self.table.text.get(query["text"]) if query.get("text_source") == "caption" else None
             recipe = {**query["recipe"], **self.recipe_override, "seed": query["recipe"]["seed"]}
@@ -150,6 +157,15 @@ def direction_query_of(ev: dict, row_id: str) -> np.ndarray:
         raise ValueError(f"{row_id}: target {ev.get('label')!r} has no direction query; a model conditioned on "
                          "directions trains and validates on scenes sampled with queries.direction")  # fmt: skip
     return np.array([direction["azimuth"], direction["elevation"]], dtype=np.float32)
+
+
+def pointcloud_query_of(row: dict, event: int, banks: BankSet, n: int) -> np.ndarray:
+    """A target's point-cloud query as ``(n, 4)`` float32 (seeded by the row); a clear error when it has none."""
+    if (row["events"][event].get("query") or {}).get("pointcloud") is None:
+        raise ValueError(f"{row['id']}: target {row['events'][event]['label']!r} has no point-cloud query; a model "
+                         "conditioned on point clouds trains and validates on scenes sampled with "
+                         "queries.pointcloud (and a meshes bank)")  # fmt: skip
+    return fixed_size_cloud(scene_capture(row, banks, only=event).points, n, row["seed"])
 
 
 class StreamSampler(Sampler[int]):
@@ -171,8 +187,9 @@ class ManifestDataset(Dataset):
     query must do worse with it)."""
 
     def __init__(self, rows: list[dict], bank_paths: list[str], table: QueryTable, n_channels: int,
-                 condition: str = "embedding"):  # fmt: skip
-        self.condition = condition  # "direction": every query is a direction query (the swap: another target's)
+                 condition: str = "embedding", cloud_points: int = 256):  # fmt: skip
+        #: "direction" / "pointcloud": every query is that spatial query (the swap: another target's)
+        self.condition, self.cloud_points = condition, cloud_points
         self.items = [(row, k) for row in rows for k, e in enumerate(row["events"]) if e["role"] == "target"]
         self.swap = [swap_partner(self.items, i) for i in range(len(self.items))]
         self.holder = _RendererHolder([str(p) for p in bank_paths])
@@ -192,6 +209,10 @@ class ManifestDataset(Dataset):
         if self.condition == "direction":
             audio_q = text_q = direction_query_of(ev, row["id"])
             swap_q = direction_query_of(partner, partner_row["id"])
+        elif self.condition == "pointcloud":
+            banks = self.holder.renderer.banks
+            audio_q = text_q = pointcloud_query_of(row, k, banks, self.cloud_points)
+            swap_q = pointcloud_query_of(partner_row, partner_k, banks, self.cloud_points)
         else:
             audio_q = self.table.audio_of(audio_query_ref(ev))
             text_q = self.table.text[ev["query"]["text"]]

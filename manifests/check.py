@@ -22,6 +22,7 @@ from foabench.manifests.refs import BANK_KIND, RowRef, iter_refs, open_bank_set,
 from foabench.synth.audio_io import sha256_file
 from foabench.synth.banks.bank_set import BankSet, InputError
 from foabench.synth.banks.format import AnyRecord, Bank, BankError, check_relative_path
+from foabench.synth.pointclouds.scene import MeshCache
 from foabench.synth.scenes.manifest import (
     Manifest,
     ManifestError,
@@ -30,6 +31,7 @@ from foabench.synth.scenes.manifest import (
     rows_problem,
     validate_row,
 )
+from foabench.synth.scenes.pointcloud_query import check_pointcloud_capture, scene_capture
 
 __all__ = ["CheckReport", "Violation", "check_manifests", "format_report"]
 
@@ -112,6 +114,7 @@ class _InputCheck:
     def __init__(self, banks: BankSet):
         self.banks = banks
         self._index: dict[str, dict[str, AnyRecord]] = {}
+        self._meshes = MeshCache()
 
     def _records(self, bank: Bank) -> dict[str, AnyRecord]:
         if bank.name not in self._index:
@@ -142,6 +145,19 @@ class _InputCheck:
                 problem = self._ref_problem(r)
                 if problem is not None:
                     result.add(problem[0], f"{label} {r.where}", problem[1])
+            if "capture" in row and not missing:
+                self._check_capture(row, label, result)
+
+    def _check_capture(self, row: dict, label: str, result: ManifestResult) -> None:
+        """Re-capture a row's scene and compare its targets' point-cloud queries with the recorded ones."""
+        try:
+            cap = scene_capture(row, self.banks, self._meshes)
+        except (InputError, ValueError, KeyError, TypeError) as exc:
+            result.add("pointcloud", label, f"cannot re-capture the scene: {exc}")
+            return
+        problem = check_pointcloud_capture(row, cap, label)
+        if problem:
+            result.add("pointcloud", label, problem)
 
     def _ref_problem(self, r: RowRef) -> tuple[str, str] | None:
         """(category, message) of a problem with one reference of a known bank (kind, file, hash, index entry,

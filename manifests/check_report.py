@@ -20,6 +20,7 @@ CATEGORIES = {
     "input": "an input file is missing, changed (sha256) or not in its bank's index",
     "group": "an input's recorded split group differs from its bank's record",
     "leak": "an input group or file is used by two splits",
+    "pointcloud": "a point-cloud query differs from a re-capture of its scene (edited, or other meshes)",
 }
 
 
@@ -119,7 +120,7 @@ def format_report(report: CheckReport, cap: int = MAX_PRINTED_PER_CATEGORY) -> s
     elif len(splits) < 2:
         lines.append("  ok (fewer than two splits given: nothing to compare)")
     else:
-        lines.append("  ok: the splits are disjoint in source groups, rooms and noise groups")
+        lines.append("  ok: the splits are disjoint in source groups, rooms, noise groups and meshes")
     if report.ok:
         lines.append(f"OK: {len(report.manifests)} manifests, {report.num_rows} rows, no violations")
     else:

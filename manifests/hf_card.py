@@ -95,7 +95,7 @@ def licence_entries(rows: list[dict], banks) -> list[dict]:
     """Per (bank, licence, attribution): how many distinct clips the rows use and in which roles.
 
     ``banks`` is a :class:`foabench.synth.banks.bank_set.BankSet`; roles are ``source``, ``rir``, ``noise``,
-    ``query``."""
+    ``query``, ``mesh``."""
     clips: dict[tuple[str, str], set[str]] = defaultdict(set)
     for row in rows:
         for ev in row["events"]:
@@ -104,6 +104,9 @@ def licence_entries(rows: list[dict], banks) -> list[dict]:
             audio = (ev.get("query") or {}).get("audio")
             if audio:
                 clips[(audio["bank"], audio["path"])].add("query")
+            mesh = (ev.get("object") or {}).get("mesh")
+            if mesh:  # the shape its point clouds show
+                clips[(mesh["bank"], mesh["path"])].add("mesh")
         if row.get("noise"):
             clips[(row["noise"]["bank"], row["noise"]["path"])].add("noise")
     grouped: dict[tuple[str, str, str], list] = {}

@@ -144,6 +144,7 @@ def build_record(row: dict, files: dict[str, bytes], metadata: dict, provenance:
             "snr_db": float(ev["snr_db"]), "gain_db": meta.get("gain_db"), "silent": bool(meta.get("silent")),
             "azimuth": ev.get("azimuth"), "elevation": ev.get("elevation"), "distance": ev.get("distance"),
             "source": _ref(ev["source"]), "rir": _ref(ev["rir"]),
+            "object": None if ev.get("object") is None else json.dumps(ev["object"], sort_keys=True),
         })  # fmt: skip
         if k is None:
             continue
@@ -161,21 +162,23 @@ def build_record(row: dict, files: dict[str, bytes], metadata: dict, provenance:
             "query_audio": _ref(query.get("audio")),
             "query_audio_clip": banks.resolve(audio_query_ref(ev)).read_bytes(),
             **{f"query_{key}": None if query.get(key) is None else json.dumps(query[key], sort_keys=True)
-               for key in ("recipe", "direction", "region")},
+               for key in ("recipe", "direction", "region", "pointcloud")},
+            "pointcloud": files.get(f"target{k}_pointcloud.npz"),
             "embedding_target": emb_target, "embedding_audio_query": emb_audio, "embedding_text": emb_text,
         })  # fmt: skip
     return {
         "id": row["id"], "split": row["split"], "index": row["index"], "seed": row["seed"],
         "sample_rate": row["sample_rate"], "num_frames": row["num_frames"], "mixture": files["mixture.flac"],
         "targets": targets, "events": events, "metadata_json": json.dumps(metadata, sort_keys=True),
+        "scene_cloud": files.get("scene_cloud.npz"),
         "row_json": json.dumps(row, sort_keys=True, ensure_ascii=False), **provenance,
     }  # fmt: skip
 
 
 def _record_bytes(record: dict) -> int:
-    audio = len(record["mixture"]) + sum(len(t[n] or b"") for t in record["targets"]
-                                         for n in ("direct", "dry", "wet", "query_audio_clip"))  # fmt: skip
-    return audio + len(record["row_json"]) + len(record["metadata_json"])
+    fields = ("direct", "dry", "wet", "query_audio_clip", "pointcloud")
+    audio = len(record["mixture"]) + sum(len(t[n] or b"") for t in record["targets"] for n in fields)
+    return audio + len(record["row_json"]) + len(record["metadata_json"]) + len(record["scene_cloud"] or b"")
 
 
 class _ShardWriter:

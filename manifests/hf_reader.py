@@ -16,6 +16,7 @@ import numpy as np
 import soundfile as sf
 
 from foabench.manifests.hf_schema import EXPORT_VERSION, INDEX_NAME, ExportError
+from foabench.synth.pointclouds.cloud_files import read_cloud_npz
 from foabench.synth.schema_version import check_schema_version
 
 AUDIO_FIELDS = ("direct", "dry", "wet")
@@ -35,7 +36,9 @@ def decode_audio(data: bytes, mono: bool = False) -> tuple[np.ndarray, int]:
 def decode_row(row: dict) -> dict:
     """A shard row with its audio decoded: ``mixture`` ``(frames, 4)``, per target ``direct``/``dry``
     ``(frames,)`` and ``wet`` ``(frames, 4)`` (float32; None when not exported), ``query_clip`` (the audio query
-    clip, ``(frames,)`` float32, None in version 1 shards), embeddings as float32 arrays (or None), and
+    clip, ``(frames,)`` float32, None in version 1 shards), embeddings as float32 arrays (or None), per target
+    ``pointcloud`` (``(N, 3)`` float32) and the row's ``scene_cloud`` (``(points, ids)``) where exported (else
+    None), and
     ``events``, ``metadata`` and ``row`` (the manifest row) as Python objects."""
     version = row.get("export_version")
     check_schema_version(version, EXPORT_VERSION, "foabench shard", f"row {row.get('id')!r}", ExportError)
@@ -56,11 +59,16 @@ def decode_row(row: dict) -> dict:
         out["query_clip"] = None if clip is None else audio(clip, f"target {k} query clip", mono=True)
         for name in EMBEDDING_FIELDS:
             out[name] = None if t[name] is None else np.asarray(t[name], dtype=np.float32)
-        for key in ("query_recipe", "query_direction", "query_region"):  # the spatial ones: export version >= 3
+        for key in ("query_recipe", "query_direction", "query_region", "query_pointcloud"):  # spatial: version >= 3
             out[key] = None if t.get(key) is None else json.loads(t[key])
+        out["pointcloud"] = None if t.get("pointcloud") is None else read_cloud_npz(t["pointcloud"])[0]
         targets.append(out)
-    skip = {"mixture", "targets", "metadata_json", "row_json"}
+    skip = {"mixture", "targets", "metadata_json", "row_json", "scene_cloud"}
     decoded = {key: value for key, value in row.items() if key not in skip}
+    scene = row.get("scene_cloud")  # export version >= 4
+    decoded["scene_cloud"] = None if scene is None else read_cloud_npz(scene)
+    decoded["events"] = [{**e, "object": json.loads(e["object"]) if e.get("object") else None}
+                         for e in row.get("events") or []]  # fmt: skip
     decoded.update(mixture=audio(row["mixture"], "mixture"), targets=targets,
                    metadata=json.loads(row["metadata_json"]), row=json.loads(row["row_json"]))  # fmt: skip
     return decoded

@@ -12,11 +12,15 @@ soundfile):
   ``query_text_source``, ``query_audio`` (bank, path and sha256 of the audio query clip, or null),
   ``query_audio_clip`` (the bytes of the clip the audio query plays — the query clip, or the target's own clip
   when its class has no other — exactly as its bank stores them, so they hash to its sha256 and a user
-  without the banks can play or embed it), ``query_recipe`` (JSON), the spatial queries ``query_direction`` and
-  ``query_region`` (JSON, null when the spec asks for none), plus the embeddings ``embedding_target``
-  (the target clip), ``embedding_audio_query`` and ``embedding_text`` (float32, unit norm; null when exported
-  without an encoder or when the target has no such query).
-- ``events``: per event of the row (targets and interferers) its role, label, placement, level and inputs.
+  without the banks can play or embed it), ``query_recipe`` (JSON), the spatial queries ``query_direction``,
+  ``query_region`` and ``query_pointcloud`` (JSON, null when the spec asks for none) with ``pointcloud`` (the
+  target's points as ``.npz`` bytes: ``points`` (N, 3) float32 metres, AmbiX frame), plus the embeddings
+  ``embedding_target`` (the target clip), ``embedding_audio_query`` and ``embedding_text`` (float32, unit norm;
+  null when exported without an encoder or when the target has no such query).
+- ``events``: per event of the row (targets and interferers) its role, label, placement, level, inputs and
+  ``object`` (JSON: the mesh that stands for it in point clouds, or why none).
+- ``scene_cloud``: the whole-scene capture (``.npz``: ``points`` (N, 3) float32, ``ids`` (N,) int16 = event
+  index, -1 for room surfaces), null when the spec asks for no point clouds.
 - ``metadata_json``: the renderer's metadata (clip gain, noise level, room); ``row_json``: the manifest row
   itself, so any row re-renders bit-exactly with ``foabench render``.
 - Provenance: ``manifest``, ``manifest_rows_sha256``, ``banks`` (name, kind, fingerprint), ``encoder_name``,
@@ -29,8 +33,9 @@ import re
 
 import pyarrow as pa
 
-#: 2: query_audio_clip, rt60, drr_db; wet may be null; 3: query_direction, query_region (older shards still read)
-EXPORT_VERSION = 3
+#: 2: query_audio_clip, rt60, drr_db; wet may be null; 3: query_direction, query_region; 4: query_pointcloud,
+#: pointcloud, scene_cloud, events' object (older shards still read)
+EXPORT_VERSION = 4
 INDEX_NAME = "shards.json"
 CARD_NAME = "README.md"
 DATA_DIR = "data"
@@ -67,6 +72,8 @@ TARGET = pa.struct(
         ("query_recipe", pa.string()),
         ("query_direction", pa.string()),
         ("query_region", pa.string()),
+        ("query_pointcloud", pa.string()),
+        ("pointcloud", pa.binary()),
         ("embedding_target", _VECTOR),
         ("embedding_audio_query", _VECTOR),
         ("embedding_text", _VECTOR),
@@ -88,6 +95,7 @@ EVENT = pa.struct(
         ("distance", pa.float64()),
         ("source", _REF),
         ("rir", _REF),
+        ("object", pa.string()),
     ]
 )
 
@@ -104,6 +112,7 @@ SCHEMA = pa.schema(
         ("mixture", pa.binary()),
         ("targets", pa.list_(TARGET)),
         ("events", pa.list_(EVENT)),
+        ("scene_cloud", pa.binary()),
         ("metadata_json", pa.string()),
         ("row_json", pa.string()),
         ("manifest", pa.string()),

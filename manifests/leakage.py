@@ -1,4 +1,4 @@
-"""Cross-split leakage: an input group (source split group, room, noise split group) or an input file used by
+"""Cross-split leakage: an input group (source split group, room, noise split group, mesh) or an input file used by
 manifests of two different splits.
 
 Splits must be disjoint in source clips, RIRs (rooms) and noise clips. Each reference records its ``group``,

@@ -1,8 +1,9 @@
 """The input references of a manifest row, walked in one place for checks, leakage and export.
 
-A reference is ``{"bank", "path", "sha256", "group"}`` (see :mod:`foabench.synth.scenes.manifest`). Three kinds exist:
+A reference is ``{"bank", "path", "sha256", "group"}`` (see :mod:`foabench.synth.scenes.manifest`). Four kinds exist:
 an event's ``source`` (a clip of a ``sources`` bank, grouped by its split group), an event's ``rir`` (a
-``rirs`` bank, grouped by room) and the row's ``noise`` (a ``noise`` bank, grouped by its split group). A
+``rirs`` bank, grouped by room), the row's ``noise`` (a ``noise`` bank, grouped by its split group) and an event's
+``object`` mesh (a ``meshes`` bank, each mesh its own group). A
 target's audio query is a ``source`` reference too, so it is checked and counted for leakage like one.
 """
 
@@ -15,8 +16,8 @@ from typing import NamedTuple
 from foabench.synth.banks.bank_set import BankSet
 from foabench.synth.banks.format import AnyRecord, Bank
 
-INPUT_KINDS = ("source", "rir", "noise")
-BANK_KIND = {"source": "sources", "rir": "rirs", "noise": "noise"}
+INPUT_KINDS = ("source", "rir", "noise", "mesh")
+BANK_KIND = {"source": "sources", "rir": "rirs", "noise": "noise", "mesh": "meshes"}
 
 
 class RowRef(NamedTuple):
@@ -43,6 +44,9 @@ def iter_refs(row: dict) -> Iterator[RowRef]:
         query = event.get("query")
         if isinstance(query, dict) and isinstance(query.get("audio"), dict):
             yield RowRef("source", f"event {k} audio query", query["audio"])
+        obj = event.get("object")
+        if isinstance(obj, dict) and isinstance(obj.get("mesh"), dict):
+            yield RowRef("mesh", f"event {k} object", obj["mesh"])
     noise = row.get("noise")
     if isinstance(noise, dict):
         yield RowRef("noise", "noise", noise)

@@ -72,7 +72,7 @@ from torch import Tensor, nn
 from foabench.model.band_groups import DEFAULT_GROUPS, batched_linear, make_groups, pad_rows
 from foabench.model.bsast_config import BSASTConfig, get_config
 from foabench.model.common import SeparatorModel, resolve_config
-from foabench.model.layers import AxialAttention, FiLM, RMSNorm, TriAxialBlock, direction_features
+from foabench.model.layers import AxialAttention, FiLM, PointCloudEncoder, RMSNorm, TriAxialBlock, direction_features
 from foabench.model.stft import STFT
 
 
@@ -217,8 +217,10 @@ class BSAST(SeparatorModel):
         self.stft = STFT(cfg.n_fft, cfg.hop)
         self.encoder = BandSplitEncoder(bands, cfg.dim, cfg.band_eps, shared_norm=cfg.band_norm == "shared")
         n_film = cfg.depth if cfg.film_every_block else 1
-        cond_dim = cfg.query_dim if cfg.condition == "embedding" else (cfg.direction_order + 1) ** 2
+        cond_dim = {"embedding": cfg.query_dim, "direction": (cfg.direction_order + 1) ** 2,
+                    "pointcloud": cfg.cloud_dim}[cfg.condition]  # fmt: skip
         self.film = nn.ModuleList(FiLM(cond_dim, cfg.film_hidden, cfg.dim) for _ in range(n_film))
+        self.cloud_encoder = PointCloudEncoder(cfg.cloud_dim) if cfg.condition == "pointcloud" else None
         self.blocks = nn.ModuleList(
             TriAxialBlock(cfg.dim, cfg.heads, cfg.ff_mult, cfg.ffn_per_axis, cfg.rope_base, cfg.dropout, cfg.norm_eps)
             for _ in range(cfg.depth)
@@ -258,6 +260,8 @@ class BSAST(SeparatorModel):
         z, rms = encode(mix_spec)  # (B, C, T, N, D), (B, C, T, N)
         if cfg.condition == "direction":  # (B, 2) degrees -> orthonormal SH, scaled so order 0 is 1
             query = direction_features(query.float(), cfg.direction_order) * math.sqrt(4.0 * math.pi)
+        elif cfg.condition == "pointcloud":  # (B, P, 4) points -> PointNet features
+            query = self.cloud_encoder(query)
         if not cfg.film_every_block:
             z = self.film[0](z, query)
         for i, block in enumerate(self.blocks):

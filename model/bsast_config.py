@@ -27,8 +27,9 @@ OUTPUTS = ("spectrum", "mask")
 #: (frame, band) together (keeps the inter-channel level ratios, i.e. the direction, in the tokens)
 BAND_NORMS = ("channel", "shared")
 #: what the FiLM condition is made from: the query embedding (audio/text), or the direction query (azimuth,
-#: elevation in degrees) through real spherical harmonics up to ``direction_order``
-CONDITIONS = ("embedding", "direction")
+#: elevation in degrees) through real spherical harmonics up to ``direction_order``, or the point-cloud query
+#: ((B, cloud_points, 4): x, y, z, valid) through a PointNet-style encoder into ``cloud_dim`` features
+CONDITIONS = ("embedding", "direction", "pointcloud")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class BSASTConfig(ConfigMixin):
     film_every_block: bool = False  # paper: FiLM once, after the band-split encoder
     condition: str = "embedding"  # one of CONDITIONS: the query (B, query_dim) or a direction query (B, 2)
     direction_order: int = 3  # spherical-harmonic order of the direction condition (16 features at 3)
+    cloud_points: int = 256  # points of a point-cloud query the encoder reads (subsampled or repeated to this)
+    cloud_dim: int = 128  # features of the point-cloud encoder (the FiLM's input)
     output: str = "spectrum"  # one of OUTPUTS (model/bsast.py, step 5)
     channel_merge: str = "attention"  # one of CHANNEL_MERGES (output "spectrum" only)
     band_norm: str = "channel"  # one of BAND_NORMS (model/bsast.py, step 2)

@@ -50,7 +50,12 @@ class SeparatorModel(nn.Module):
         cfg = self.config
         if mixture.dim() != 3 or mixture.shape[1] != cfg.n_channels:
             raise ValueError(f"mixture must be (B, {cfg.n_channels}, L), got {tuple(mixture.shape)}")
-        width = 2 if getattr(cfg, "condition", "embedding") == "direction" else cfg.query_dim
-        if query.shape != (mixture.shape[0], width):
-            what = "direction query (azimuth, elevation)" if width == 2 else "query"
-            raise ValueError(f"{what} must be ({mixture.shape[0]}, {width}), got {tuple(query.shape)}")
+        condition = getattr(cfg, "condition", "embedding")
+        if condition == "pointcloud":
+            shape, what = (mixture.shape[0], cfg.cloud_points, 4), "point-cloud query (x, y, z, valid)"
+        elif condition == "direction":
+            shape, what = (mixture.shape[0], 2), "direction query (azimuth, elevation)"
+        else:
+            shape, what = (mixture.shape[0], cfg.query_dim), "query"
+        if tuple(query.shape) != shape:
+            raise ValueError(f"{what} must be {shape}, got {tuple(query.shape)}")

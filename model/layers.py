@@ -196,3 +196,29 @@ def direction_features(az_el_deg: Tensor, order: int = MAX_DIRECTION_ORDER) -> T
                   math.sqrt(7) / 2 * c * z * (5 * z * z - 3), d * c * x * (5 * z * z - 1),
                   b / 2 * c * z * (x * x - y * y), a * c * x * (x * x - 3 * y * y)]  # fmt: skip
     return torch.stack(feats, dim=-1).to(az_el_deg.dtype if az_el_deg.is_floating_point() else torch.float32)
+
+
+class PointCloudEncoder(nn.Module):
+    """A PointNet-style encoder of a point-cloud query ``(B, P, 4)`` (x, y, z in metres, valid flag) -> ``(B, out)``.
+
+    Each point becomes (x, y, z, its unit direction, its range) and passes a shared two-layer MLP; the valid points'
+    features are max- and mean-pooled (permutation-invariant), and a linear layer maps them to ``out``. A cloud
+    without a valid point (its class has no shape, or its object is hidden) gets a learned embedding instead.
+    """
+
+    def __init__(self, out_dim: int, hidden: int = 64, width: int = 128) -> None:
+        super().__init__()
+        self.point_mlp = nn.Sequential(nn.Linear(7, hidden), nn.GELU(), nn.Linear(hidden, width), nn.GELU())
+        self.head = nn.Linear(2 * width, out_dim)
+        self.empty = nn.Parameter(torch.zeros(out_dim))
+
+    def forward(self, cloud: Tensor) -> Tensor:
+        xyz, valid = cloud[..., :3].float(), cloud[..., 3:4].float()
+        r = xyz.norm(dim=-1, keepdim=True)
+        feats = self.point_mlp(torch.cat([xyz, xyz / r.clamp_min(1e-3), r], dim=-1))  # (B, P, W)
+        count = valid.sum(dim=1)  # (B, 1)
+        pooled_max = torch.where(valid > 0, feats, torch.full_like(feats, -1e4)).amax(dim=1)
+        pooled_mean = (feats * valid).sum(dim=1) / count.clamp_min(1.0)
+        has = (count > 0).float()
+        out = self.head(torch.cat([pooled_max * has, pooled_mean], dim=-1))
+        return has * out + (1.0 - has) * self.empty

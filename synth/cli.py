@@ -12,12 +12,13 @@ import sys
 from foabench.synth.banks import cli as source_cli
 from foabench.synth.banks.format import Bank
 from foabench.synth.banks.summary import format_summary
+from foabench.synth.meshes import cli as meshes_cli
 from foabench.synth.noise import cli as noise_cli
 from foabench.synth.rooms import cli as rooms_cli
 
 
 def summary_text(bank: Bank) -> str:
-    """The summary that fits the bank's kind (sources, rirs or noise)."""
+    """The summary that fits the bank's kind (sources, rirs, noise or meshes)."""
     if bank.kind == "rirs":
         from foabench.synth.rooms.summary import format_rir_summary
 
@@ -26,6 +27,10 @@ def summary_text(bank: Bank) -> str:
         from foabench.synth.noise.bank import format_noise_summary
 
         return format_noise_summary(bank)
+    if bank.kind == "meshes":
+        from foabench.synth.meshes.summary import format_mesh_summary
+
+        return format_mesh_summary(bank)
     return format_summary(bank)
 
 
@@ -45,11 +50,12 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``bank`` command group to the top-level parser."""
-    bank = sub.add_parser("bank", help="build, import, summarise and verify sound, RIR and noise banks")
+    bank = sub.add_parser("bank", help="build, import, summarise and verify sound, RIR, noise and mesh banks")
     cmds = bank.add_subparsers(dest="bank_cmd", required=True, metavar="COMMAND")
     rooms_cli.register(cmds)
     noise_cli.register(cmds)
     source_cli.register(cmds)
+    meshes_cli.register(cmds)
 
     p = cmds.add_parser("summary", help="print a bank's summary (per class, per room or per noise clip)")
     p.add_argument("bank")

@@ -1,10 +1,11 @@
 """A bank on disk: a directory of audio plus ``bank.json`` (header) and ``index.jsonl`` (one row per file).
 
-Three kinds share the format and differ in their rows: ``sources`` (dry mono clips, :class:`ClipRecord`),
-``rirs`` (4-channel AmbiX room impulse responses, :class:`RirRecord`) and ``noise`` (4-channel AmbiX
-backgrounds, :class:`NoiseRecord`). Paths in the index are relative to the bank root; an absolute path or one
-that leaves the root is rejected. The bank fingerprint is the sha256 over the sorted (path, sha256) pairs, so
-it changes whenever any file does.
+Four kinds share the format and differ in their rows: ``sources`` (dry mono clips, :class:`ClipRecord`),
+``rirs`` (4-channel AmbiX room impulse responses, :class:`RirRecord`), ``noise`` (4-channel AmbiX
+backgrounds, :class:`NoiseRecord`) and ``meshes`` (3D shapes of sound sources for point-cloud queries,
+:class:`MeshRecord`; a mesh bank has no sample rate and records 0). Paths in the index are relative to the
+bank root; an absolute path or one that leaves the root is rejected. The bank fingerprint is the sha256 over
+the sorted (path, sha256) pairs, so it changes whenever any file does.
 """
 
 from __future__ import annotations
@@ -139,8 +140,39 @@ class NoiseRecord(_Record):
     extra: dict = field(default_factory=dict)
 
 
-RECORD_TYPES: dict[str, type[_Record]] = {"sources": ClipRecord, "rirs": RirRecord, "noise": NoiseRecord}
-AnyRecord = ClipRecord | RirRecord | NoiseRecord
+@dataclass
+class MeshRecord(_Record):
+    """One triangle mesh (``.npz``: ``vertices`` (V, 3) float32 metres, ``faces`` (F, 3) int32) in foabench's object
+    frame (x forward out of its front, y left, z up; footprint centred, base at z = 0).
+
+    ``classes`` maps each class it stands for to the kind of match (object, similar, player; see
+    :mod:`foabench.synth.meshes.table`); ``anchor`` is the height share that sits at the sound source; the
+    ``split_group`` is the asset itself, so a mesh lands in one split, stratified by ``pool``."""
+
+    path: str
+    sha256: str
+    name: str
+    pool: str
+    classes: dict
+    anchor: float
+    size_m: list[float]  # forward (depth), left (width), up (height)
+    num_vertices: int
+    num_faces: int
+    license: str
+    attribution: str
+    split_group: str
+    origin: str
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def labels(self) -> list[str]:
+        return sorted(self.classes)
+
+
+RECORD_TYPES: dict[str, type[_Record]] = {
+    "sources": ClipRecord, "rirs": RirRecord, "noise": NoiseRecord, "meshes": MeshRecord,
+}  # fmt: skip
+AnyRecord = ClipRecord | RirRecord | NoiseRecord | MeshRecord
 
 
 def check_relative_path(rel: str) -> PurePosixPath:

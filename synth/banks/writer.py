@@ -27,7 +27,7 @@ from foabench.synth.banks.format import HEADER_NAME, RECORD_TYPES, AnyRecord, ch
 MAX_PRINTED_SKIPS = 20
 BANK_MARKER = ".foabench-bank"
 JOURNAL_NAME = ".journal.jsonl"
-AUDIO_SUFFIXES = (".flac", ".wav")
+AUDIO_SUFFIXES = (".flac", ".wav", ".npz")  # the files a bank owns (meshes are .npz)
 
 
 @dataclass

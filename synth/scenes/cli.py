@@ -55,7 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add ``scenes`` and ``render`` to the top-level parser."""
     p = sub.add_parser("scenes", help="sample N scenes of one split into a manifest (JSON Lines + header)")
     p.add_argument(
-        "--spec", default="dcase2025", help="shipped spec name (dcase2025, dcase2026, tiny) or a YAML/JSON file"
+        "--spec",
+        default="dcase2025",
+        help="shipped spec name (dcase2025, dcase2026, tiny, spatial) or a YAML/JSON file",
     )
     p.add_argument("--banks", nargs="+", required=True, help="bank folders, or folders holding banks")
     p.add_argument("--split", required=True, help="split name from the spec (e.g. train, val, test)")

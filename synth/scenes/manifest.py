@@ -37,6 +37,7 @@ from pathlib import Path
 from foabench.synth.audio_io import atomic_write_text, sha256_file
 from foabench.synth.banks.format import check_relative_path
 from foabench.synth.scenes.direction_query import check_direction_query
+from foabench.synth.scenes.pointcloud_query import check_pointcloud_structure
 from foabench.synth.scenes.region_query import check_region_query
 from foabench.synth.schema_version import check_schema_version
 
@@ -127,6 +128,11 @@ def validate_row(row: dict, where: str = "row") -> None:
                 raise ManifestError(f"{w}: {key} must be a non-negative integer, got {ev[key]!r}")
         if ev["length"] == 0 or ev["onset"] + ev["length"] > n:
             raise ManifestError(f"{w}: onset {ev['onset']} + length {ev['length']} does not fit {n} frames")
+        if (ev.get("object") or {}).get("mesh") is not None:
+            _check_ref(ev["object"]["mesh"], f"{w} object mesh")
+    problem = check_pointcloud_structure(row, where)
+    if problem:
+        raise ManifestError(problem)
     if row["noise"] is not None:
         _check_ref(row["noise"], f"{where}: noise")
         _require(row["noise"], ("offset", "level_dbfs"), f"{where}: noise")

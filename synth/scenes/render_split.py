@@ -30,7 +30,9 @@ from tqdm import tqdm
 
 from foabench.synth.audio_io import atomic_write_bytes, atomic_write_text, sha256_file
 from foabench.synth.banks.bank_set import BankSet
+from foabench.synth.pointclouds.cloud_files import cloud_npz_bytes
 from foabench.synth.scenes.manifest import Manifest, read_manifest, row_sha256
+from foabench.synth.scenes.pointcloud_query import scene_capture
 from foabench.synth.scenes.render import REFERENCES, RenderedMixture, Renderer
 
 META_NAME = "meta.json"
@@ -107,9 +109,17 @@ def _init_worker(bank_paths: list[str]) -> None:
 
 def encode_row(renderer: Renderer, row: dict, references: tuple[str, ...] | None = None
                ) -> tuple[dict[str, bytes], dict]:  # fmt: skip
-    """Render one row and encode it: (file name -> FLAC bytes, the renderer's metadata)."""
+    """Render one row and encode it: (file name -> FLAC bytes, the renderer's metadata), plus, for a row with a
+    depth capture, ``scene_cloud.npz`` (points and object ids) and each target's ``target{k}_pointcloud.npz``."""
     rendered = renderer.render(row)
-    return encoded_files(rendered, references), rendered.metadata
+    files = encoded_files(rendered, references)
+    if "capture" in row:
+        cap = scene_capture(row, renderer.banks)
+        files["scene_cloud.npz"] = cloud_npz_bytes(cap.points, cap.ids)
+        targets = [j for j, ev in enumerate(row["events"]) if ev["role"] == "target"]
+        for k, j in enumerate(targets):
+            files[f"target{k}_pointcloud.npz"] = cloud_npz_bytes(cap.of(j))
+    return files, rendered.metadata
 
 
 def _encode_job(job: tuple[dict, tuple[str, ...] | None]) -> tuple[dict[str, bytes], dict]:

@@ -9,20 +9,24 @@ most ``max_event_s``, an onset that keeps the event inside the mixture, an SNR),
 that are not targets of this mixture), then one room and a distinct RIR per event whose directions are at
 least ``min_separation_deg`` apart (and ``duplicates.min_angle_deg`` between targets of one class), then the
 background noise clip, offset and level. A spec without duplicates draws exactly the numbers it drew before
-they existed, so its rows are unchanged.
+they existed, so its rows are unchanged. Spatial queries (direction, region, point cloud) come from streams of
+their own, so a spec that asks for them samples exactly the rows (and audio and text queries) of one that does
+not, plus the spatial queries and the objects.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from foabench import synth
-from foabench.synth.banks.format import Bank, ClipRecord, NoiseRecord, RirRecord
+from foabench.synth.banks.format import Bank, ClipRecord, MeshRecord, NoiseRecord, RirRecord
 from foabench.synth.foa import angular_distance
+from foabench.synth.pointclouds.scene import MeshCache, capture_scene, room_box
 from foabench.synth.scenes.direction_query import make_direction_query
+from foabench.synth.scenes.pointcloud_query import assign_objects, target_queries
 from foabench.synth.scenes.query_plan import TEMPLATES, class_phrase, make_recipe
 from foabench.synth.scenes.region_query import make_region_query
 from foabench.synth.scenes.spec import EventSpec, SceneSpec, SpecError
@@ -38,6 +42,10 @@ class _Pools:
     clips: dict[str, list[tuple[str, ClipRecord]]]  # class -> [(bank, record)]
     rooms: list[tuple[str, str, list[RirRecord]]]  # [(bank, room, rirs)]
     noise: list[tuple[str, NoiseRecord]]
+    meshes: dict[str, list[tuple[str, MeshRecord]]] = field(default_factory=dict)  # class -> [(bank, mesh)]
+    no_shape: set[str] = field(default_factory=set)  # classes a mesh table gives no shape
+    mesh_banks: dict[str, Bank] = field(default_factory=dict)
+    mesh_cache: MeshCache = field(default_factory=MeshCache)
 
 
 def _ref(bank: str, rec, group: str) -> dict:
@@ -48,7 +56,17 @@ def _pools(banks: list[Bank], plan: SplitPlan, split: str, spec: SceneSpec) -> _
     clips: dict[str, list[tuple[str, ClipRecord]]] = defaultdict(list)
     by_room: dict[tuple[str, str], list[RirRecord]] = defaultdict(list)
     noise = []
+    meshes: dict[str, list[tuple[str, MeshRecord]]] = defaultdict(list)
+    mesh_banks, no_shape = {}, set()
     for bank in sorted(banks, key=lambda b: b.name):
+        if bank.kind == "meshes":
+            mesh_banks[bank.name] = bank
+            no_shape.update(bank.header.get("classes_without_shape", []))
+            for rec in sorted(bank.records, key=lambda r: r.path):
+                if plan.meshes.get((bank.name, rec.split_group)) == split:
+                    for label in rec.labels:
+                        meshes[label].append((bank.name, rec))
+            continue
         if bank.sample_rate != spec.sample_rate:
             raise SpecError(f"bank {bank.name!r} is at {bank.sample_rate} Hz, the spec at {spec.sample_rate} Hz")
         for rec in sorted(bank.records, key=lambda r: r.path):
@@ -61,7 +79,10 @@ def _pools(banks: list[Bank], plan: SplitPlan, split: str, spec: SceneSpec) -> _
             elif bank.kind == "noise" and plan.noise.get((bank.name, rec.split_group)) == split:
                 noise.append((bank.name, rec))
     rooms = [(b, room, rirs) for (b, room), rirs in sorted(by_room.items())]
-    return _Pools(dict(clips), rooms, noise)
+    if spec.query_pointcloud is not None and not mesh_banks:
+        raise SpecError("the spec asks for point-cloud queries but no meshes bank was given "
+                        "(build one with `foabench bank meshes --out DIR` and pass it with --banks)")  # fmt: skip
+    return _Pools(dict(clips), rooms, noise, dict(meshes), no_shape, mesh_banks)
 
 
 def _classes(wanted: tuple[str, ...] | None, available: list[str], where: str) -> list[str]:
@@ -191,9 +212,8 @@ def _place(rng: np.random.Generator, spec: SceneSpec, events: list[dict], pools:
 
 def _add_queries(spec: SceneSpec, pools: _Pools, events: list[dict], rng: np.random.Generator) -> None:
     """Give every target an audio query (another clip of its class in this split, from another split group
-    when there is one), a text query, a seeded pseudo-query recipe and, where the spec asks, a direction query;
-    drawn from their own random stream."""
-    for k, ev in enumerate(events):
+    when there is one), a text query and a seeded pseudo-query recipe; drawn from their own random stream."""
+    for ev in events:
         if ev["role"] != "target":
             continue
         same_class = [
@@ -215,7 +235,15 @@ def _add_queries(spec: SceneSpec, pools: _Pools, events: list[dict], rng: np.ran
             "text_source": "caption" if use_caption else "template",
             "recipe": make_recipe(recipe.pop("name"), int(rng.integers(2**31)), **recipe),
         }
-        if spec.query_direction is not None:  # drawn only when asked: other specs sample as before
+
+
+def _add_spatial_queries(spec: SceneSpec, events: list[dict], rng: np.random.Generator) -> None:
+    """Give every target the direction and region queries the spec asks for, from their own random stream (so a
+    spec with them draws the same audio and text queries as one without)."""
+    for k, ev in enumerate(events):
+        if ev["role"] != "target":
+            continue
+        if spec.query_direction is not None:
             spread = float(spec.query_direction.spread_deg.sample(rng))
             ev["query"]["direction"] = make_direction_query(ev, spec.query_direction.model, spread,
                                                             int(rng.integers(2**31)))  # fmt: skip
@@ -255,6 +283,10 @@ def sample_row(spec: SceneSpec, pools: _Pools, split: str, index: int, seed: int
     elif spec.noise_probability > 0 and not pools.noise:
         raise SpecError("the spec asks for background noise but this split has no noise clips (pass a noise bank)")
     _add_queries(spec, pools, events, np.random.default_rng(np.random.SeedSequence([seed, index, 1])))
+    _add_spatial_queries(spec, events, np.random.default_rng(np.random.SeedSequence([seed, index, 3])))
+    extra = {}
+    if spec.query_pointcloud is not None:  # its own stream: the rest of the row is drawn as without it
+        extra["capture"] = _capture(spec, pools, split, room, events, np.random.SeedSequence([seed, index, 2]))
     return {
         "id": f"{split}-{index:06d}",
         "split": split,
@@ -266,7 +298,21 @@ def sample_row(spec: SceneSpec, pools: _Pools, split: str, index: int, seed: int
         "room": room,
         "events": events,
         "noise": noise,
+        **extra,
     }
+
+
+def _capture(spec: SceneSpec, pools: _Pools, split: str, room: dict, events: list[dict],
+             seeds: np.random.SeedSequence) -> dict:  # fmt: skip
+    """Give every event an object, capture the scene once and record each target's point-cloud query."""
+    rng = np.random.default_rng(seeds)
+    query = spec.query_pointcloud
+    assign_objects(events, pools.meshes, pools.no_shape, split, query, rng)
+    seed = int(rng.integers(2**31))
+    rirs = next(r for b, name, r in pools.rooms if (b, name) == (room["bank"], room["room"]))
+    cap = capture_scene(events, room_box(rirs[0]), query.sensor, seed, pools.mesh_banks.__getitem__, pools.mesh_cache)
+    target_queries(events, cap, seed)
+    return {"sensor": query.sensor.to_dict(), "seed": seed}
 
 
 class SceneStream:
@@ -306,4 +352,5 @@ def sample_manifest(spec: SceneSpec, banks: list[Bank], split: str, n: int, seed
 
 def _refs(row: dict) -> list[dict]:
     refs = [ref for ev in row["events"] for ref in (ev["source"], ev["rir"])]
+    refs += [ev["object"]["mesh"] for ev in row["events"] if (ev.get("object") or {}).get("mesh")]
     return refs + ([row["noise"]] if row["noise"] else [])

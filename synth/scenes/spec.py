@@ -32,15 +32,17 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from foabench.synth.pointclouds.sensor import DepthSensor
 from foabench.synth.scenes.direction_query import MODELS as DIRECTION_MODELS
 from foabench.synth.scenes.direction_query import DirectionQuerySpec
+from foabench.synth.scenes.pointcloud_query import PointcloudQuerySpec
 from foabench.synth.scenes.query_plan import make_recipe
 from foabench.synth.scenes.region_query import SHAPES as REGION_SHAPES
 from foabench.synth.scenes.region_query import RegionQuerySpec
 
-QUERY_KEYS = {"text", "recipe", "direction", "region"}
+QUERY_KEYS = {"text", "recipe", "direction", "region", "pointcloud"}
 
-SHIPPED_SPECS = ("dcase2025", "dcase2026", "tiny")
+SHIPPED_SPECS = ("dcase2025", "dcase2026", "tiny", "spatial")
 DISTRIBUTIONS = {
     "const": ("value",),
     "choose": ("values",),
@@ -175,6 +177,7 @@ class SceneSpec:
     query_recipe: tuple[tuple[str, object], ...] = (("name", "gaussian"),)
     query_direction: DirectionQuerySpec | None = None  # direction queries (None: the rows record none)
     query_region: RegionQuerySpec | None = None  # region queries (None: the rows record none)
+    query_pointcloud: PointcloudQuerySpec | None = None  # point-cloud queries (None: the rows record none)
     raw: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -218,6 +221,20 @@ def _region_query(data: dict | None, where: str) -> RegionQuerySpec | None:
     if not 0.0 <= jitter <= 1.0:
         raise SpecError(f"{where}.jitter: within [0, 1] (the share of the size the centre may stray), got {jitter}")
     return RegionQuerySpec(shape, size, jitter)
+
+
+def _pointcloud_query(data: dict | None, where: str) -> PointcloudQuerySpec | None:
+    """``queries.pointcloud: {sensor: {resolution_deg, max_range_m, noise_m, dropout}, yaw_deg: <dist>}`` (see
+    :mod:`.pointcloud_query`)."""
+    if data is None:
+        return None
+    if not isinstance(data, dict) or set(data) - {"sensor", "yaw_deg"}:
+        raise SpecError(f"{where}: a mapping with sensor (resolution_deg, max_range_m, noise_m, dropout) and yaw_deg")
+    try:
+        sensor = DepthSensor.from_dict(data.get("sensor") or {})
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"{where}.{exc}") from exc
+    return PointcloudQuerySpec(sensor, Dist.parse(data.get("yaw_deg", 0.0), f"{where}.yaw_deg"))
 
 
 def _events(data: dict, where: str, role: str) -> EventSpec:
@@ -299,6 +316,7 @@ def parse_spec(data: dict, name: str = "spec") -> SceneSpec:
         query_recipe=tuple(recipe.items()),
         query_direction=_direction_query(queries.get("direction"), f"{name}.queries.direction"),
         query_region=_region_query(queries.get("region"), f"{name}.queries.region"),
+        query_pointcloud=_pointcloud_query(queries.get("pointcloud"), f"{name}.queries.pointcloud"),
         raw=json.loads(json.dumps(data)),
     )
     if not 0 < spec.min_event_s <= spec.max_event_s <= duration:

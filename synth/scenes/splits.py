@@ -4,7 +4,7 @@ Assignment is deterministic and independent of file-system order: within a strat
 ``sha256(split_seed, kind, bank, group)`` and dealt out by the split fractions (largest remainder, and at
 least one group per split whenever the stratum has as many groups as there are splits). Source groups are
 stratified by their dominant class, so every class appears in every split it can; rooms and noise groups
-form one stratum per bank.
+form one stratum per bank; meshes (each its own group) are stratified by their pool.
 """
 
 from __future__ import annotations
@@ -61,13 +61,14 @@ class SplitPlan:
     sources: dict[GroupKey, str] = field(default_factory=dict)
     rooms: dict[GroupKey, str] = field(default_factory=dict)
     noise: dict[GroupKey, str] = field(default_factory=dict)
+    meshes: dict[GroupKey, str] = field(default_factory=dict)
 
     def names(self) -> list[str]:
         return [name for name, _ in self.fractions]
 
 
 def plan_splits(banks: Iterable[Bank], fractions: list[tuple[str, float]], seed: int) -> SplitPlan:
-    """Assign every group of every bank to a split (sources by dominant class, rooms, noise groups)."""
+    """Assign every group of every bank to a split (sources by dominant class, rooms, noise groups, meshes)."""
     plan = SplitPlan(list(fractions), seed)
     for bank in sorted(banks, key=lambda b: b.name):
         if bank.kind == "sources":
@@ -84,6 +85,13 @@ def plan_splits(banks: Iterable[Bank], fractions: list[tuple[str, float]], seed:
         elif bank.kind == "rirs":
             rooms = [rec.room for rec in bank.records]
             plan.rooms.update({(bank.name, g): s for g, s in deal(rooms, fractions, seed, "rirs", bank.name).items()})
+        elif bank.kind == "meshes":  # a mesh is its own group, stratified by pool (like clips by class)
+            pools: dict[str, list[str]] = defaultdict(list)
+            for rec in bank.records:
+                pools[rec.pool].append(rec.split_group)
+            for pool, groups in sorted(pools.items()):
+                for g, s in deal(groups, fractions, seed, f"meshes:{pool}", bank.name).items():
+                    plan.meshes[(bank.name, g)] = s
         else:
             groups = [rec.split_group for rec in bank.records]
             plan.noise.update({(bank.name, g): s for g, s in deal(groups, fractions, seed, "noise", bank.name).items()})
