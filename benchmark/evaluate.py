@@ -59,6 +59,7 @@ from foabench.benchmark.separator_spec import load_separator
 from foabench.synth.audio_io import AudioError, atomic_write_bytes, atomic_write_text, sha256_file, write_audio_atomic
 from foabench.synth.banks.bank_set import InputError
 from foabench.synth.cli_args import check_device
+from foabench.synth.foa import direction_of
 from foabench.synth.scenes.manifest import audio_query_ref
 from foabench.synth.scenes.render import RenderError
 
@@ -282,12 +283,17 @@ def _metadata(item: _Item, inputs: EvalInputs) -> dict:
 
 
 def _spatial_query(ev: dict) -> dict:
-    """The target's recorded direction query and region centre, for the report's direction maps (if any)."""
+    """The target's recorded direction query, region centre and point-cloud centroid direction, for the report's
+    direction maps (those it has)."""
     query = ev.get("query") or {}
     out = {}
     for key in ("direction", "region"):
         if query.get(key) is not None:
             out[f"{key}_query"] = [query[key]["azimuth"], query[key]["elevation"]]
+    centroid = (query.get("pointcloud") or {}).get("centroid")
+    if centroid is not None and any(centroid):
+        az, el, _ = direction_of(np.asarray(centroid, dtype=np.float64))
+        out["pointcloud_query"] = [round(float(az), 2), round(float(el), 2)]
     return out
 
 

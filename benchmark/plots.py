@@ -331,14 +331,16 @@ def write_plots(lb: Leaderboard | list[Result], out_dir: str | Path) -> list[Pat
 def plot_direction_map(npz: Path, markers: list[tuple[float, float, str, str]], title: str, path: Path) -> Path:
     """An azimuth-elevation map of a mixture's directional energy (``examples/*_directions.npz``, from
     :func:`foabench.baselines.doa.direction_map`) with ``(azimuth, elevation, label, kind)`` markers: kind
-    ``target`` (a true direction), ``query`` (a direction query) or ``region`` (a region query's centre)."""
+    ``target`` (a true direction), ``query`` (a direction query), ``region`` (a region query's centre) or
+    ``cloud`` (the direction of a point-cloud query's centroid)."""
     import numpy as np
 
     with np.load(npz) as data:
         grid, az_edges, el_edges = data["map"], data["az_edges"], data["el_edges"]
     fig, ax = plt.subplots(figsize=(7.2, 3.4))
     ax.pcolormesh(az_edges, el_edges, np.sqrt(grid), cmap="magma", shading="flat")  # sqrt: weaker sources show
-    styles = {"target": ("o", "#00e5ff"), "query": ("x", "#76ff03"), "region": ("s", "#ffea00")}
+    styles = {"target": ("o", "#00e5ff"), "query": ("x", "#76ff03"), "region": ("s", "#ffea00"),
+              "cloud": ("D", "#ff80ab")}  # fmt: skip
     for az, el, label, kind in markers:
         marker, colour = styles[kind]
         ax.plot([az], [el], marker=marker, color=colour, markersize=8, markerfacecolor="none", markeredgewidth=2)

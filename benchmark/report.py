@@ -223,7 +223,7 @@ def _space_map(mixture: str, rows: dict, results: list[Result], audio: _Audio) -
             continue
         seen.add(k)
         markers.append((row["azimuth"], row["elevation"], f"{k}: {row.get('label', '?')}", "target"))
-        for key, kind in (("direction_query", "query"), ("region_query", "region")):
+        for key, kind in (("direction_query", "query"), ("region_query", "region"), ("pointcloud_query", "cloud")):
             if row.get(key):
                 markers.append((row[key][0], row[key][1], f"{k}", kind))
     name = f"{_safe(mixture)}_directions.png"
@@ -231,7 +231,8 @@ def _space_map(mixture: str, rows: dict, results: list[Result], audio: _Audio) -
     return (
         f'<figure><img src="maps/{quote(name)}" alt="direction map of {escape(mixture)}">'
         "<figcaption>Where the mixture's direct energy comes from (pseudo-intensity of each STFT bin), "
-        "targets' true directions (circles), their direction queries (crosses) and region centres (squares)"
+        "targets' true directions (circles), their direction queries (crosses), region centres (squares) and the "
+        "directions of their point clouds' centroids (diamonds)"
         "</figcaption></figure>"
     )
 

@@ -14,7 +14,13 @@ from foabench.model.layers import PointCloudEncoder
 from foabench.synth.banks.format import Bank
 from foabench.synth.foa import angular_distance, direction_of, unit_vector
 from foabench.synth.meshes.mesh_io import MeshFileError, read_mesh
-from foabench.synth.meshes.sweethome3d import CatalogError, parse_properties, read_catalog, to_object_frame
+from foabench.synth.meshes.sweethome3d import (
+    DEFAULT_FURNITURE_DIR,
+    CatalogError,
+    parse_properties,
+    read_catalog,
+    to_object_frame,
+)
 from foabench.synth.meshes.table import MeshTableError, parse_mesh_table
 from foabench.synth.pointclouds.fixed_size import fixed_size_cloud
 from foabench.synth.pointclouds.sensor import ROOM_ID, DepthSensor, Mesh, box_ranges, capture, pixel_directions
@@ -172,6 +178,22 @@ def test_mesh_inputs_that_cannot_be_used_get_named_errors(tmp_path):
     write_catalog(tmp_path / "c" / "TestCatalog.sh3f", [])  # a catalog that lacks every mesh of the table
     report = build_mesh_bank(tmp_path / "out2", tmp_path / "c", parse_mesh_table(TABLE), progress=False)
     assert not report.records and {s["reason"] for s in report.skipped} == {"not in catalog"}
+
+
+@pytest.mark.skipif(not DEFAULT_FURNITURE_DIR.is_dir(), reason="Debian's sweethome3d-furniture is not installed")
+def test_the_shipped_table_builds_from_debians_catalogs(tmp_path):
+    from foabench.synth.meshes.bank import build_mesh_bank
+    from foabench.synth.meshes.table import load_mesh_table
+
+    table = load_mesh_table()
+    result = build_mesh_bank(tmp_path / "meshes", table=table, progress=False)
+    assert not result.skipped and len(result.records) == len(table.meshes())
+    for rec in result.records:  # real shapes at their catalog sizes, upright, front forward
+        v, _ = read_mesh(tmp_path / "meshes" / rec.path)
+        np.testing.assert_allclose(v.max(axis=0) - v.min(axis=0), rec.size_m, atol=2e-3)
+        assert rec.license in ("CC0-1.0", "CC-BY-3.0", "CC-BY-3.0-US") and rec.attribution
+    talkers = [r for r in result.records if r.pool.endswith("talkers")]
+    assert all(1.5 < r.size_m[2] < 1.9 for r in talkers)  # people, standing
 
 
 def test_the_shipped_table_is_valid_and_says_which_classes_have_no_shape():
