@@ -28,15 +28,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-
-import yaml
 
 from foabench.synth.rooms.sampler import RoomSpec
 from foabench.synth.rooms.simulate import RoomError
 from foabench.synth.scenes.render import REFERENCES
 from foabench.synth.scenes.spec import SceneSpec, SpecError, parse_spec
+from foabench.synth.yaml_source import read_yaml_source
 
 SHIPPED = ("starter-v1",)
 BUILDERS = ("starter", "simulated", "starter-noise", "folder")
@@ -186,17 +184,6 @@ def parse_definition(data: dict, where: str = "definition", base: Path | None = 
 
 def load_definition(name_or_path: str | Path) -> Definition:
     """A shipped definition by name (``starter-v1``) or a YAML/JSON file."""
-    key = str(name_or_path)
-    if key in SHIPPED:
-        text = resources.files("foabench.synth.scenes.benchmarks").joinpath(f"{key}.yaml").read_text()
-        where, base = f"shipped benchmark {key}", None
-    else:
-        p = Path(key)
-        if not p.is_file():
-            raise DefinitionError(f"{p}: no such benchmark definition (shipped: {', '.join(SHIPPED)})")
-        text, where, base = p.read_text(), str(p), p.parent.resolve()
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise DefinitionError(f"{where}: malformed YAML/JSON ({exc})") from exc
+    data, where, base = read_yaml_source(name_or_path, "foabench.synth.scenes.benchmarks", SHIPPED,
+                                         "benchmark definition", DefinitionError)  # fmt: skip
     return parse_definition(data, where, base)

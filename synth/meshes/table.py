@@ -7,12 +7,12 @@ with the same layout replaces it (``foabench bank meshes --table FILE``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
-import yaml
+from foabench.synth.yaml_source import read_yaml_source
 
 MATCHES = ("object", "similar", "player")
+SHIPPED_TABLE = "mesh_table"
 
 
 class MeshTableError(ValueError):
@@ -92,18 +92,6 @@ def parse_mesh_table(data: dict, where: str = "mesh table") -> MeshTable:
 
 def load_mesh_table(path: str | Path | None = None) -> MeshTable:
     """The shipped table, or a user's YAML file with the same layout."""
-    if path is None:
-        text, where = (
-            resources.files("foabench.synth.meshes").joinpath("mesh_table.yaml").read_text(),
-            "mesh_table.yaml",
-        )
-    else:
-        p = Path(path)
-        if not p.is_file():
-            raise MeshTableError(f"{p}: no such mesh table")
-        text, where = p.read_text(), str(p)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise MeshTableError(f"{where}: malformed YAML ({exc})") from exc
+    name = SHIPPED_TABLE if path is None else path
+    data, where, _ = read_yaml_source(name, "foabench.synth.meshes", (SHIPPED_TABLE,), "mesh table", MeshTableError)
     return parse_mesh_table(data, where)

@@ -26,11 +26,9 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from foabench.synth.pointclouds.sensor import DepthSensor
 from foabench.synth.scenes.direction_query import MODELS as DIRECTION_MODELS
@@ -39,6 +37,7 @@ from foabench.synth.scenes.pointcloud_query import PointcloudQuerySpec
 from foabench.synth.scenes.query_plan import make_recipe
 from foabench.synth.scenes.region_query import SHAPES as REGION_SHAPES
 from foabench.synth.scenes.region_query import RegionQuerySpec
+from foabench.synth.yaml_source import read_yaml_source
 
 QUERY_KEYS = {"text", "recipe", "direction", "region", "pointcloud"}
 
@@ -325,20 +324,8 @@ def parse_spec(data: dict, name: str = "spec") -> SceneSpec:
 
 
 def load_spec(name_or_path: str | Path) -> SceneSpec:
-    """A shipped spec by name (``dcase2025``, ``dcase2026``, ``tiny``) or a YAML/JSON file."""
-    key = str(name_or_path)
-    if key in SHIPPED_SPECS:
-        text = resources.files("foabench.synth.scenes.specs").joinpath(f"{key}.yaml").read_text()
-        where = f"shipped spec {key}"
-    else:
-        p = Path(key)
-        if not p.is_file():
-            raise SpecError(f"{p}: no such spec file (shipped specs: {', '.join(SHIPPED_SPECS)})")
-        text, where = p.read_text(), str(p)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{where}: malformed YAML/JSON ({exc})") from exc
+    """A shipped spec by name (``dcase2025``, ``dcase2026``, ``tiny``, ``spatial``) or a YAML/JSON file."""
+    data, where, _ = read_yaml_source(name_or_path, "foabench.synth.scenes.specs", SHIPPED_SPECS, "spec", SpecError)
     if not isinstance(data, dict):
         raise SpecError(f"{where}: a spec is a mapping")
     return parse_spec(data, name=where)
