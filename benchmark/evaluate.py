@@ -19,7 +19,8 @@ A results folder holds
   CAPI-SDRi and label accuracy; the summary's ``class_aware`` holds their means with intervals;
 - ``examples/`` — listening material for the first ``examples`` mixtures (24-bit FLAC, mono):
   ``{mixture}_mixture.flac`` (the W channel), and per target event ``k``: ``{mixture}_{k}_reference.flac``,
-  ``{mixture}_{k}_query.flac`` (the audio query clip) and ``{mixture}_{k}_{audio|text}.flac`` (the estimate).
+  ``{mixture}_{k}_query.flac`` (the audio query clip) and ``{mixture}_{k}_{audio|text}.flac`` (the estimate), with
+  ``{mixture}_{k}_{audio|text}_stereo.flac`` (the estimate heard from its source's direction on headphones).
 
 With ``save_estimates`` every estimate is also written in DCASE's naming (:mod:`foabench.benchmark.estimate_files`).
 
@@ -60,6 +61,7 @@ from foabench.synth.audio_io import AudioError, atomic_write_bytes, atomic_write
 from foabench.synth.banks.bank_set import InputError
 from foabench.synth.cli_args import check_device
 from foabench.synth.foa import direction_of
+from foabench.synth.headphones import placed_preview
 from foabench.synth.scenes.manifest import audio_query_ref
 from foabench.synth.scenes.render import RenderError
 
@@ -401,6 +403,10 @@ def evaluate_separator(
             if it.row["id"] in example_ids:
                 stem = out / EXAMPLES / f"{it.row['id']}_{it.event}"
                 write_audio_atomic(f"{stem}_{it.kind}.flac", _safe_peak(e), sample_rate)
+                ev = it.row["events"][it.event]
+                if ev.get("azimuth") is not None:  # the estimate heard from where its source is
+                    placed = placed_preview(e, ev["azimuth"], ev.get("elevation") or 0.0)
+                    write_audio_atomic(f"{stem}_{it.kind}_stereo.flac", _safe_peak(placed), sample_rate)
                 if not Path(f"{stem}_reference.flac").is_file():  # shared by the query types
                     write_audio_atomic(f"{stem}_reference.flac", _safe_peak(ref), sample_rate)
                     _write_mixture_example(out / EXAMPLES / it.row["id"], mixture, sample_rate)

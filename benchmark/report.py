@@ -178,7 +178,8 @@ def _example_html(mixture: str, results: list[Result], lb: Leaderboard, audio: _
     stereo = audio.player(_first(results, f"{mixture}_mixture_stereo.flac"), f"{_safe(mixture)}_mixture_stereo.flac")
     parts = [f'<div class="example"><h3>{escape(mixture)}</h3><p class="meta">{escape(info)}</p>',
              f"<p>Mixture (W channel): {mix} &nbsp; Headphones: {stereo}</p>",
-             f'<p class="meta">Headphone preview: {escape(DECODER)}.</p>',
+             f'<p class="meta">Headphone preview: {escape(DECODER)}; each estimate\'s second player puts it back '
+             "at its source's direction through the same decoder.</p>",
              _space_map(mixture, rows, results, audio)]  # fmt: skip
     for k in sorted({ev for _, ev, _ in rows}):
         row = next(rows[key] for key in rows if key[1] == k)
@@ -203,6 +204,9 @@ def _example_html(mixture: str, results: list[Result], lb: Leaderboard, audio: _
                 r = by_entry.get(e.name, {}).get((k, kind))
                 src = e.result.path / "examples" / f"{stem}_{kind}.flac" if e.result else None
                 player = audio.player(src, f"{slugs[e.name]}/{_safe(stem)}_{kind}.flac") if r else NOT_EVALUATED
+                placed = e.result.path / "examples" / f"{stem}_{kind}_stereo.flac" if e.result else None
+                if r and placed is not None and placed.is_file():  # the estimate heard from its source's direction
+                    player += " " + audio.player(placed, f"{slugs[e.name]}/{_safe(stem)}_{kind}_stereo.flac")
                 cells += [f"<td>{player}</td>",
                           _num(fmt(r.get("si_sdri"), True) if r else DASH)]  # fmt: skip
             table.append(f"<tr{cls}>{''.join(cells)}</tr>")

@@ -222,10 +222,15 @@ def render_card(index: dict, pretty_name: str | None = None) -> str:
         "direct path: the source convolved with the W channel of its RIR windowed to [peak − 6 ms, peak + 50 ms]), "
         "`dry` (mono), `wet` (4-channel reverberant image); `azimuth`, `elevation` (degrees), `distance` (m), "
         "`snr_db`, `onset`, `length`, `direct_sample` (samples); `query_text`, `query_text_source`, "
-        "`query_audio` (bank, path, sha256 of the audio query clip), `query_recipe` (JSON), `query_direction` and "
-        "`query_region` (JSON spatial queries, null when the spec asks for none); `embedding_target`, "
-        "`embedding_audio_query`, `embedding_text` (float32, unit norm).",
-        "- `events`: every event (targets and interferers): role, label, placement, level, source and RIR clips.",
+        "`query_audio` (bank, path, sha256 of the audio query clip), `query_recipe` (JSON), `query_direction`, "
+        "`query_region` and `query_pointcloud` (JSON spatial queries, null when the spec asks for none), "
+        "`pointcloud` (the target's points as a depth sensor at the microphone captured them: `.npz` bytes, "
+        "`points` (N, 3) float32 metres in the AmbiX frame); `embedding_target`, `embedding_audio_query`, "
+        "`embedding_text` (float32, unit norm).",
+        "- `events`: every event (targets and interferers): role, label, placement, level, source and RIR clips, "
+        "and `object` (JSON: the mesh that stands for it in the point clouds, or why none).",
+        "- `scene_cloud`: the whole-scene capture (`.npz` bytes: `points` (N, 3) float32, `ids` (N,) int16 = "
+        "event index, -1 for room walls), null without point-cloud queries.",
         "- `metadata_json` (render metadata), `row_json` (the manifest row: re-renders bit-exactly with "
         "`foabench render`).",
         "- Provenance: `manifest`, `manifest_rows_sha256`, `banks` (fingerprints), `encoder_name`, `encoder_hash`, "

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from foabench.synth.foa import from_ambix
+from foabench.synth.foa import encode_direction, from_ambix
 from foabench.synth.spaudiopy_compat import import_spaudiopy
 
 STEERING_DEG = (90.0, -90.0)  # left, right
@@ -29,6 +29,13 @@ def _beam_weights() -> np.ndarray:
     weights = (y * w[[0, 1, 1, 1]]).T  # (4, 2)
     on_axis = np.einsum("kc,ck->k", y, weights)  # a plane wave from each steering direction encodes as y
     return weights / on_axis
+
+
+def placed_preview(mono: np.ndarray, azimuth: float, elevation: float) -> np.ndarray:
+    """A mono signal heard from ``(azimuth, elevation)``: encoded as a plane wave in AmbiX, then through
+    :func:`stereo_preview` — an estimate put back where its source is."""
+    wave = np.asarray(mono, dtype=np.float64).reshape(-1, 1)
+    return stereo_preview(wave * encode_direction(azimuth, elevation)[None, :])
 
 
 def stereo_preview(foa: np.ndarray) -> np.ndarray:

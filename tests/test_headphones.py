@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from foabench.synth.foa import encode_direction
-from foabench.synth.headphones import DECODER, stereo_preview
+from foabench.synth.headphones import DECODER, placed_preview, stereo_preview
 
 
 def test_stereo_preview_is_a_cardioid_pair_at_plus_minus_90():
@@ -21,3 +21,12 @@ def test_stereo_preview_is_a_cardioid_pair_at_plus_minus_90():
 def test_stereo_preview_refuses_other_shapes():
     with pytest.raises(ValueError, match=r"\(frames, 4\)"):
         stereo_preview(np.zeros((10, 2)))
+
+
+@pytest.mark.parametrize("azimuth, elevation", [(90.0, 0.0), (-30.0, 0.0), (150.0, 40.0)])
+def test_a_placed_estimate_is_heard_from_its_direction(azimuth, elevation):
+    mono = np.random.default_rng(1).standard_normal(800)
+    lr = placed_preview(mono, azimuth, elevation)
+    side = np.sin(np.radians(azimuth)) * np.cos(np.radians(elevation))  # the plane wave's y component
+    np.testing.assert_allclose(lr[:, 0], mono * (1 + side) / 2, atol=1e-5)
+    np.testing.assert_allclose(lr[:, 1], mono * (1 - side) / 2, atol=1e-5)

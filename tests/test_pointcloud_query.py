@@ -184,6 +184,11 @@ def test_trained_on_point_clouds_and_evaluated_with_them_and_with_user_scans(set
     rows = _read(manifests["test"])
     assert summary["by_query"]["text"]["n"] == sum(e["role"] == "target" for r in rows for e in r["events"])
     first = {r["key"]: r["si_sdr"] for r in _rows(tmp_path / "res")}
+    # read from HF shards instead: the clouds come from the shards, and the scores are the same
+    export_hf([manifests["test"]], tmp_path / "hf", bank_paths, encoder=None, workers=1, progress=False)
+    shards = _settings(setup, tmp_path / "res-hf", f"bsast:{run}", split=None, hf=str(tmp_path / "hf"), query="text")
+    evaluate_separator(shards, progress=False)
+    assert {r["key"]: r["si_sdr"] for r in _rows(tmp_path / "res-hf")} == pytest.approx(first, abs=1e-6)
     # the same clouds brought as user scans (posed with an explicit identity) score exactly the same
     scans = tmp_path / "scans"
     scans.mkdir()

@@ -78,15 +78,19 @@ def target_queries(events: list[dict], cap: Capture, seed: int) -> None:
         ev["query"]["pointcloud"] = record
 
 
-def row_capture(row: dict, rir_of: Callable[[dict], RirRecord | None], mesh_bank: Callable[[str], Bank],
-                cache: MeshCache, only: int | None = None) -> Capture:  # fmt: skip
-    """Re-capture a row's scene from its ``capture`` record (``rir_of(ref)``: the RIR record of a reference;
-    ``only``: just that event's points)."""
+def room_geometry(rirs: list[RirRecord]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The walls of a room (see :func:`room_box`) from its RIR records: the first by path, as the sampler uses."""
+    return room_box(min(rirs, key=lambda r: r.path)) if rirs else None
+
+
+def row_capture(row: dict, bank_of: Callable[[str], Bank], cache: MeshCache, only: int | None = None) -> Capture:
+    """Re-capture a row's scene from its ``capture`` record (``bank_of(name)``: an opened bank — the row's RIR and
+    mesh banks; ``only``: just that event's points)."""
     info = row["capture"]
-    events = row["events"]
-    room = room_box(rir_of(events[0]["rir"])) if events else None
+    room = row["room"]
+    rirs = [r for r in bank_of(room["bank"]).records if r.room == room["room"]]
     sensor = DepthSensor.from_dict(info["sensor"])
-    return capture_scene(events, room, sensor, int(info["seed"]), mesh_bank, cache, only)
+    return capture_scene(row["events"], room_geometry(rirs), sensor, int(info["seed"]), bank_of, cache, only)
 
 
 _SHARED_CACHE = MeshCache()  # keyed by bank root, path and sha256: safe to share between bank sets
@@ -95,7 +99,7 @@ _SHARED_CACHE = MeshCache()  # keyed by bank root, path and sha256: safe to shar
 def scene_capture(row: dict, banks: BankSet, cache: MeshCache | None = None, only: int | None = None) -> Capture:
     """The whole-scene capture of a row with a ``capture`` record, from a :class:`BankSet` (RIR and mesh banks);
     with ``only`` the points of that event's object alone."""
-    return row_capture(row, banks.record, banks.bank, cache or _SHARED_CACHE, only)
+    return row_capture(row, banks.bank, cache or _SHARED_CACHE, only)
 
 
 def check_pointcloud_structure(row: dict, where: str) -> str | None:

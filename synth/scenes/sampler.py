@@ -24,9 +24,9 @@ import numpy as np
 from foabench import synth
 from foabench.synth.banks.format import Bank, ClipRecord, MeshRecord, NoiseRecord, RirRecord
 from foabench.synth.foa import angular_distance
-from foabench.synth.pointclouds.scene import MeshCache, capture_scene, room_box
+from foabench.synth.pointclouds.scene import MeshCache, capture_scene
 from foabench.synth.scenes.direction_query import make_direction_query
-from foabench.synth.scenes.pointcloud_query import assign_objects, target_queries
+from foabench.synth.scenes.pointcloud_query import assign_objects, room_geometry, target_queries
 from foabench.synth.scenes.query_plan import TEMPLATES, class_phrase, make_recipe
 from foabench.synth.scenes.region_query import make_region_query
 from foabench.synth.scenes.spec import EventSpec, SceneSpec, SpecError
@@ -310,7 +310,8 @@ def _capture(spec: SceneSpec, pools: _Pools, split: str, room: dict, events: lis
     assign_objects(events, pools.meshes, pools.no_shape, split, query, rng)
     seed = int(rng.integers(2**31))
     rirs = next(r for b, name, r in pools.rooms if (b, name) == (room["bank"], room["room"]))
-    cap = capture_scene(events, room_box(rirs[0]), query.sensor, seed, pools.mesh_banks.__getitem__, pools.mesh_cache)
+    cap = capture_scene(events, room_geometry(rirs), query.sensor, seed, pools.mesh_banks.__getitem__,
+                        pools.mesh_cache)  # fmt: skip
     target_queries(events, cap, seed)
     return {"sensor": query.sensor.to_dict(), "seed": seed}
 
