@@ -31,6 +31,7 @@ import torch
 
 from foabench.benchmark.separator import QueryBatch, SeparatorContext, SeparatorError, check_separator
 from foabench.synth.pointclouds.fixed_size import fixed_size_cloud
+from foabench.synth.scenes.region_query import region_vector
 
 TRAINED_PREFIXES = ("bsast", "bsast-w", "resunet", "run")
 REFERENCE_PREFIX = "reference"
@@ -47,8 +48,9 @@ class TrainedSeparator:
         self.model, self.info = load_trained(run, device)
         #: a model conditioned on a spatial query reads it; every other one the query embedding
         self.condition = getattr(self.model.config, "condition", "embedding")
-        self.uses = {"direction": ("query_direction",), "pointcloud": ("query_pointcloud",)}.get(
-            self.condition, ("query_embedding",))  # fmt: skip
+        self.uses = {"direction": ("query_direction",), "region": ("query_region",),
+                     "pointcloud": ("query_pointcloud",), "embedding+direction": ("query_embedding", "query_direction"),
+                     }.get(self.condition, ("query_embedding",))  # fmt: skip
         self.checkpoint = self.info["checkpoint"]
         self.n_channels = int(self.model.config.n_channels)
         self.name = f"{self.info['settings']['model']}-{self.info['settings']['config']}"
@@ -68,9 +70,13 @@ class TrainedSeparator:
     def separate(self, mixture: torch.Tensor, query: QueryBatch) -> torch.Tensor:
         if self.condition == "direction":
             condition = torch.from_numpy(query.query_direction).float()
+        elif self.condition == "region":
+            condition = torch.from_numpy(np.stack([region_vector(r) for r in query.query_region]))
         elif self.condition == "pointcloud":  # the same points for the same cloud: seeded by its size
             n = int(self.model.config.cloud_points)
             condition = torch.from_numpy(np.stack([fixed_size_cloud(c, n, len(c)) for c in query.query_pointcloud]))
+        elif self.condition == "embedding+direction":
+            condition = torch.cat([query.embedding.float(), torch.from_numpy(query.query_direction).float()], dim=-1)
         else:
             condition = query.embedding
         with torch.inference_mode():

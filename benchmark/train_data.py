@@ -23,6 +23,7 @@ from foabench.synth.pointclouds.fixed_size import fixed_size_cloud
 from foabench.synth.queries.pseudo import apply_recipe
 from foabench.synth.scenes.manifest import audio_query_ref
 from foabench.synth.scenes.pointcloud_query import scene_capture
+from foabench.synth.scenes.region_query import region_vector
 from foabench.synth.scenes.render import Renderer
 from foabench.synth.scenes.sampler import SceneStream
 
@@ -119,8 +120,7 @@ class DynamicMixDataset(Dataset):
                  recipe_override: dict | None = None, condition: str = "embedding",
                  cloud_points: int = 256):  # fmt: skip
         self.stream = stream
-        #: "direction": the query is the target's direction query (azimuth, elevation); "pointcloud": its point
-        #: cloud as ``(cloud_points, 4)``
+        #: what the query is made of (see :func:`condition_query`)
         self.condition, self.cloud_points = condition, cloud_points
         self.holder = _RendererHolder([str(p) for p in bank_paths])
         self.table = table
@@ -136,14 +136,13 @@ class DynamicMixDataset(Dataset):
         rendered = self.holder.renderer.render(row)
         ev = [e for e in row["events"] if e["role"] == "target"][k]
         query = ev["query"]
-        if self.condition == "direction":
-            q = direction_query_of(ev, row["id"])
-        elif self.condition == "pointcloud":
-            q = pointcloud_query_of(row, row["events"].index(ev), self.holder.renderer.banks, self.cloud_points)
-        else:
+        embedding = None
+        if "embedding" in self.condition:
             caption = self.table.text.get(query["text"]) if query.get("text_source") == "caption" else None
             recipe = {**query["recipe"], **self.recipe_override, "seed": query["recipe"]["seed"]}
-            q = apply_recipe(recipe, self.table.audio_of(ev["source"]), caption)
+            embedding = apply_recipe(recipe, self.table.audio_of(ev["source"]), caption)
+        q = condition_query(self.condition, row, row["events"].index(ev), self.holder.renderer.banks,
+                            self.cloud_points, embedding)  # fmt: skip
         mixture = channels_of(rendered.mixture, self.n_channels)
         target = rendered.references[k]["direct"]
         return (torch.from_numpy(mixture), torch.from_numpy(target), torch.from_numpy(np.asarray(q, np.float32)),
@@ -157,6 +156,31 @@ def direction_query_of(ev: dict, row_id: str) -> np.ndarray:
         raise ValueError(f"{row_id}: target {ev.get('label')!r} has no direction query; a model conditioned on "
                          "directions trains and validates on scenes sampled with queries.direction")  # fmt: skip
     return np.array([direction["azimuth"], direction["elevation"]], dtype=np.float32)
+
+
+def region_query_of(ev: dict, row_id: str) -> np.ndarray:
+    """A target's recorded region query as float32 ``(azimuth, elevation, size_deg, 1 for a box / 0 for a cone)``."""
+    region = (ev.get("query") or {}).get("region")
+    if region is None:
+        raise ValueError(f"{row_id}: target {ev.get('label')!r} has no region query; a model conditioned on "
+                         "regions trains and validates on scenes sampled with queries.region")  # fmt: skip
+    return region_vector(region)
+
+
+def condition_query(condition: str, row: dict, event: int, banks: BankSet, cloud_points: int,
+                    embedding: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """The query a model with ``condition`` reads for event ``event`` of ``row`` (``embedding``: the audio or
+    text query's embedding, for the conditions that use one)."""
+    ev = row["events"][event]
+    if condition == "direction":
+        return direction_query_of(ev, row["id"])
+    if condition == "region":
+        return region_query_of(ev, row["id"])
+    if condition == "pointcloud":
+        return pointcloud_query_of(row, event, banks, cloud_points)
+    if condition == "embedding+direction":
+        return np.concatenate([np.asarray(embedding, np.float32), direction_query_of(ev, row["id"])])
+    return np.asarray(embedding, np.float32)
 
 
 def pointcloud_query_of(row: dict, event: int, banks: BankSet, n: int) -> np.ndarray:
@@ -188,7 +212,8 @@ class ManifestDataset(Dataset):
 
     def __init__(self, rows: list[dict], bank_paths: list[str], table: QueryTable, n_channels: int,
                  condition: str = "embedding", cloud_points: int = 256):  # fmt: skip
-        #: "direction" / "pointcloud": every query is that spatial query (the swap: another target's)
+        #: what the queries are made of (:func:`condition_query`; a spatial one alone serves as audio and text
+        #: query, and the swap query is another target's)
         self.condition, self.cloud_points = condition, cloud_points
         self.items = [(row, k) for row in rows for k, e in enumerate(row["events"]) if e["role"] == "target"]
         self.swap = [swap_partner(self.items, i) for i in range(len(self.items))]
@@ -206,17 +231,14 @@ class ManifestDataset(Dataset):
         ev = row["events"][k]
         partner_row, partner_k = self.items[self.swap[index]]
         partner = partner_row["events"][partner_k]
-        if self.condition == "direction":
-            audio_q = text_q = direction_query_of(ev, row["id"])
-            swap_q = direction_query_of(partner, partner_row["id"])
-        elif self.condition == "pointcloud":
-            banks = self.holder.renderer.banks
-            audio_q = text_q = pointcloud_query_of(row, k, banks, self.cloud_points)
-            swap_q = pointcloud_query_of(partner_row, partner_k, banks, self.cloud_points)
-        else:
-            audio_q = self.table.audio_of(audio_query_ref(ev))
-            text_q = self.table.text[ev["query"]["text"]]
-            swap_q = self.table.audio_of(audio_query_ref(partner))
+        banks, embedded = self.holder.renderer.banks, "embedding" in self.condition
+
+        def query(r: dict, j: int, embedding: np.ndarray | None) -> np.ndarray:
+            return condition_query(self.condition, r, j, banks, self.cloud_points, embedding)
+
+        audio_q = query(row, k, self.table.audio_of(audio_query_ref(ev)) if embedded else None)
+        text_q = query(row, k, self.table.text[ev["query"]["text"]]) if embedded else audio_q
+        swap_q = query(partner_row, partner_k, self.table.audio_of(audio_query_ref(partner)) if embedded else None)
         return {
             "key": f"{row['id']}/{k}",
             "mixture": torch.from_numpy(channels_of(rendered.mixture, self.n_channels)),

@@ -217,9 +217,7 @@ class BSAST(SeparatorModel):
         self.stft = STFT(cfg.n_fft, cfg.hop)
         self.encoder = BandSplitEncoder(bands, cfg.dim, cfg.band_eps, shared_norm=cfg.band_norm == "shared")
         n_film = cfg.depth if cfg.film_every_block else 1
-        cond_dim = {"embedding": cfg.query_dim, "direction": (cfg.direction_order + 1) ** 2,
-                    "pointcloud": cfg.cloud_dim}[cfg.condition]  # fmt: skip
-        self.film = nn.ModuleList(FiLM(cond_dim, cfg.film_hidden, cfg.dim) for _ in range(n_film))
+        self.film = nn.ModuleList(FiLM(cfg.condition_dim(), cfg.film_hidden, cfg.dim) for _ in range(n_film))
         self.cloud_encoder = PointCloudEncoder(cfg.cloud_dim) if cfg.condition == "pointcloud" else None
         self.blocks = nn.ModuleList(
             TriAxialBlock(cfg.dim, cfg.heads, cfg.ff_mult, cfg.ffn_per_axis, cfg.rope_base, cfg.dropout, cfg.norm_eps)
@@ -251,6 +249,23 @@ class BSAST(SeparatorModel):
             if isinstance(module, AxialAttention):
                 module.reference = on
 
+    def _condition(self, query: Tensor) -> Tensor:
+        """The FiLM's input features from the query tensor of this model's ``condition`` (see ``CONDITIONS``)."""
+        cfg = self.config
+
+        def sh(az_el: Tensor) -> Tensor:  # degrees -> orthonormal SH, scaled so that order 0 is 1
+            return direction_features(az_el.float(), cfg.direction_order) * math.sqrt(4.0 * math.pi)
+
+        if cfg.condition == "direction":
+            return sh(query)
+        if cfg.condition == "region":
+            return torch.cat([sh(query[:, :2]), query[:, 2:3].float() / 90.0, query[:, 3:4].float()], dim=-1)
+        if cfg.condition == "pointcloud":
+            return self.cloud_encoder(query)
+        if cfg.condition == "embedding+direction":
+            return torch.cat([query[:, : cfg.query_dim].float(), sh(query[:, cfg.query_dim :])], dim=-1)
+        return query
+
     def forward(self, mixture: Tensor, query: Tensor) -> Tensor:
         cfg = self.config
         self.check_inputs(mixture, query)
@@ -258,10 +273,7 @@ class BSAST(SeparatorModel):
         mix_spec = self.stft(mixture)  # (B, C, T, F, 2)
         encode = self.encoder.reference if self.reference_path else self.encoder
         z, rms = encode(mix_spec)  # (B, C, T, N, D), (B, C, T, N)
-        if cfg.condition == "direction":  # (B, 2) degrees -> orthonormal SH, scaled so order 0 is 1
-            query = direction_features(query.float(), cfg.direction_order) * math.sqrt(4.0 * math.pi)
-        elif cfg.condition == "pointcloud":  # (B, P, 4) points -> PointNet features
-            query = self.cloud_encoder(query)
+        query = self._condition(query)
         if not cfg.film_every_block:
             z = self.film[0](z, query)
         for i, block in enumerate(self.blocks):

@@ -26,10 +26,16 @@ OUTPUTS = ("spectrum", "mask")
 #: over which numbers the band-split encoder's RMS is taken: each channel's token alone, or all channels of a
 #: (frame, band) together (keeps the inter-channel level ratios, i.e. the direction, in the tokens)
 BAND_NORMS = ("channel", "shared")
-#: what the FiLM condition is made from: the query embedding (audio/text), or the direction query (azimuth,
-#: elevation in degrees) through real spherical harmonics up to ``direction_order``, or the point-cloud query
-#: ((B, cloud_points, 4): x, y, z, valid) through a PointNet-style encoder into ``cloud_dim`` features
-CONDITIONS = ("embedding", "direction", "pointcloud")
+#: what the FiLM condition is made from (the query tensor each takes, and how it is encoded):
+#: - ``embedding``: the audio/text query embedding ``(B, query_dim)``;
+#: - ``direction``: the direction query ``(B, 2)`` (azimuth, elevation in degrees) through real spherical
+#:   harmonics up to ``direction_order``;
+#: - ``region``: the region query ``(B, 4)`` (centre azimuth, elevation, size in degrees, 1 for a box / 0 for a
+#:   cone): the centre's spherical harmonics, the size over 90° and the shape flag;
+#: - ``pointcloud``: the point-cloud query ``(B, cloud_points, 4)`` (x, y, z, valid) through a PointNet-style
+#:   encoder into ``cloud_dim`` features;
+#: - ``embedding+direction``: both at once, ``(B, query_dim + 2)``: the embedding, then azimuth and elevation.
+CONDITIONS = ("embedding", "direction", "region", "pointcloud", "embedding+direction")
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,18 @@ class BSASTConfig(ConfigMixin):
     dropout: float = 0.0
     norm_eps: float = 1e-6  # learned RMSNorm layers
     band_eps: float = 1e-8  # added to the mean square of a band token before the square root
+
+    def query_shape(self, batch: int) -> tuple[int, ...]:
+        """The shape of the query tensor ``forward`` takes for this ``condition``."""
+        return {"embedding": (batch, self.query_dim), "direction": (batch, 2), "region": (batch, 4),
+                "pointcloud": (batch, self.cloud_points, 4),
+                "embedding+direction": (batch, self.query_dim + 2)}[self.condition]  # fmt: skip
+
+    def condition_dim(self) -> int:
+        """Features the FiLM reads for this ``condition``."""
+        sh = (self.direction_order + 1) ** 2
+        return {"embedding": self.query_dim, "direction": sh, "region": sh + 2, "pointcloud": self.cloud_dim,
+                "embedding+direction": self.query_dim + sh}[self.condition]  # fmt: skip
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "band_edges_hz", tuple(float(e) for e in self.band_edges_hz))

@@ -51,11 +51,9 @@ class SeparatorModel(nn.Module):
         if mixture.dim() != 3 or mixture.shape[1] != cfg.n_channels:
             raise ValueError(f"mixture must be (B, {cfg.n_channels}, L), got {tuple(mixture.shape)}")
         condition = getattr(cfg, "condition", "embedding")
-        if condition == "pointcloud":
-            shape, what = (mixture.shape[0], cfg.cloud_points, 4), "point-cloud query (x, y, z, valid)"
-        elif condition == "direction":
-            shape, what = (mixture.shape[0], 2), "direction query (azimuth, elevation)"
-        else:
-            shape, what = (mixture.shape[0], cfg.query_dim), "query"
+        shape = cfg.query_shape(mixture.shape[0]) if hasattr(cfg, "query_shape") else (mixture.shape[0], cfg.query_dim)
+        what = {"pointcloud": "point-cloud query (x, y, z, valid)", "direction": "direction query (azimuth, elevation)",
+                "region": "region query (azimuth, elevation, size, box)",
+                "embedding+direction": "query (embedding, azimuth, elevation)"}.get(condition, "query")  # fmt: skip
         if tuple(query.shape) != shape:
             raise ValueError(f"{what} must be {shape}, got {tuple(query.shape)}")

@@ -60,29 +60,59 @@ def test_a_direction_conditioned_bsast_reads_azimuth_and_elevation():
         BSAST("tiny", condition="point cloud")
 
 
-def test_trained_on_direction_queries_and_evaluated_with_them(setup, tmp_path):  # noqa: F811
+def test_region_and_combined_conditions_read_what_they_say():
+    torch.manual_seed(0)
+    mixture = torch.randn(2, 4, 4000)
+    region = BSAST("tiny", **{**TINY, "n_channels": 4, "condition": "region"})
+    both = BSAST("tiny", **{**TINY, "n_channels": 4, "condition": "embedding+direction", "query_dim": 8})
+    assert region.film[0].mlp[0].in_features == 18 and both.film[0].mlp[0].in_features == 8 + 16
+    with torch.no_grad():
+        for p in [*region.parameters(), *both.parameters()]:
+            p.add_(0.1 * torch.randn_like(p))
+    cone, wider, box = (torch.tensor([[30.0, 0.0, s, b]]) for s, b in ((20.0, 0.0), (60.0, 0.0), (20.0, 1.0)))
+    outs = [region(mixture[:1], q) for q in (cone, wider, box)]
+    assert not torch.allclose(outs[0], outs[1]) and not torch.allclose(outs[0], outs[2])  # size and shape matter
+    emb = torch.randn(1, 8)
+    a = both(mixture[:1], torch.cat([emb, torch.tensor([[30.0, 0.0]])], dim=-1))
+    b = both(mixture[:1], torch.cat([emb, torch.tensor([[-90.0, 0.0]])], dim=-1))
+    c = both(mixture[:1], torch.cat([torch.randn(1, 8), torch.tensor([[30.0, 0.0]])], dim=-1))
+    assert not torch.allclose(a, b) and not torch.allclose(a, c)  # both the direction and the embedding matter
+    with pytest.raises(ValueError, match=r"region query \(azimuth, elevation, size, box\) must be \(2, 4\)"):
+        region(mixture, torch.zeros(2, 2))
+
+
+USES = {"direction": ("query_direction",), "region": ("query_region",),
+        "embedding+direction": ("query_embedding", "query_direction")}  # fmt: skip
+
+
+@pytest.mark.parametrize("condition", sorted(USES))
+def test_trained_on_spatial_queries_and_evaluated_with_them(setup, tmp_path, condition):  # noqa: F811
     root, banks, _, _ = setup
-    spec = {**TEST_SPEC, "queries": {"direction": {"model": "vmf", "spread_deg": {"dist": "uniform", "low": 0,
-                                                                                  "high": 10}}}}  # fmt: skip
+    queries = {"direction": {"model": "vmf", "spread_deg": {"dist": "uniform", "low": 0, "high": 10}},
+               "region": {"shape": "box", "size_deg": 40.0}}  # fmt: skip
+    spec = {**TEST_SPEC, "queries": queries}
     spec_path = tmp_path / "spec.json"
     spec_path.write_text(json.dumps(spec))
     header, rows = sample_manifest(parse_spec(spec), list(BankSet.open([banks]).banks.values()), "test", 3, 2)
     test = write_manifest(tmp_path / "test.jsonl", header, rows)[0]
     run = tmp_path / "run"
-    train(TrainSettings(out=str(run), banks=[str(banks)], model="bsast", config="tiny", model_overrides=TINY,
+    overrides = {**TINY, "condition": condition}
+    train(TrainSettings(out=str(run), banks=[str(banks)], model="bsast", config="tiny", model_overrides=overrides,
                         spec=str(spec_path), val=str(test), steps=2, batch_size=2, warmup=1, workers=0,
                         ckpt_every=2, val_every=2, encoder=str(root / "encoder"), cache=str(root / "cache")),
           progress=False)  # fmt: skip
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert any("swap_query_si_sdri" in m.get("val", {}) for m in metrics)  # validated with direction queries
+    assert any("swap_query_si_sdri" in m.get("val", {}) for m in metrics)  # validated with spatial queries
     sep = load_separator(f"bsast:{run}")
-    assert sep.uses == ("query_direction",)
+    assert sep.uses == USES[condition]
     summary = evaluate_separator(_settings(setup, tmp_path / "res", f"bsast:{run}", split=str(test), query="text"),
                                  progress=False)  # fmt: skip
     assert summary["by_query"]["text"]["n"] == sum(e["role"] == "target" for r in rows for e in r["events"])
-    assert summary["provenance"]["encoder"] is None  # a direction model needs no query encoder
+    # a model conditioned on a spatial query alone needs no query encoder; one that also reads the embedding does
+    assert (summary["provenance"]["encoder"] is None) == (condition != "embedding+direction")
     assert all(np.isfinite(r["si_sdr"]) for r in _rows(tmp_path / "res"))
-
+    if condition != "direction":
+        return
     plain = tmp_path / "plain.json"  # scenes without direction queries: a clear error, before any step
     plain.write_text(json.dumps(TEST_SPEC))
     with pytest.raises(ValueError, match="no direction query"):

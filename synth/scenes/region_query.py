@@ -110,3 +110,10 @@ def check_region_query(events: list[dict], k: int, where: str) -> str | None:
     if region["inside"] != inside or region["ambiguous"] != bool(inside):
         return f"{where}: region query records inside {region['inside']}, the row's directions give {inside}"
     return None
+
+
+def region_vector(region: dict) -> np.ndarray:
+    """A region query as the 4 numbers a region-conditioned model reads: centre azimuth, elevation, ``size_deg``
+    (degrees) and 1 for a box, 0 for a cone (float32)."""
+    box = 1.0 if region["shape"] == "box" else 0.0
+    return np.array([region["azimuth"], region["elevation"], region["size_deg"], box], dtype=np.float32)
