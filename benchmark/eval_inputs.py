@@ -15,6 +15,7 @@ Four sources give :func:`foabench.benchmark.evaluate.evaluate_separator` the sam
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,6 +149,10 @@ class BenchmarkInputs(RenderedInputs):
         return self._read(row["id"], "mixture.flac"), refs
 
 
+#: target clouds a shard reader keeps after reading their row (more than any batch spans)
+MAX_KEPT_CLOUDS = 4096
+
+
 class ShardInputs(EvalInputs):
     """A split of Hugging Face shards (``foabench export-hf`` or ``benchmark build --hf``), read in row order."""
 
@@ -180,6 +185,7 @@ class ShardInputs(EvalInputs):
         self._decoded: dict[str, dict] = {}
         self._clips: dict[str, np.ndarray] = {}
         self._rirs: dict[tuple[str, int], tuple[float | None, float | None]] = {}
+        self._clouds: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
 
     def _row(self, row_id: str) -> dict:
         while row_id not in self._decoded:
@@ -190,6 +196,10 @@ class ShardInputs(EvalInputs):
             self._decoded = {decoded["id"]: decoded}  # one row at a time: shards are read in order
             for t in decoded["targets"]:
                 self._rirs[(decoded["id"], t["event"])] = (t.get("rt60"), t.get("drr_db"))
+                if t.get("pointcloud") is not None:  # kept past their row: a batch spans several rows
+                    self._clouds[(decoded["id"], t["event"])] = t["pointcloud"]
+                    while len(self._clouds) > MAX_KEPT_CLOUDS:
+                        self._clouds.popitem(last=False)
                 if t.get("query_clip") is not None:
                     self._clips[audio_query_ref(decoded["row"]["events"][t["event"]])["sha256"]] = t["query_clip"]
         return self._decoded[row_id]
@@ -209,9 +219,10 @@ class ShardInputs(EvalInputs):
         return self._clips[key]
 
     def query_pointcloud(self, row: dict, event: int) -> np.ndarray:
-        for t in self._row(row["id"])["targets"]:
-            if t["event"] == event and t.get("pointcloud") is not None:
-                return t["pointcloud"]
+        if (row["id"], event) not in self._clouds and row["id"] not in self._decoded:
+            self._row(row["id"])
+        if (row["id"], event) in self._clouds:
+            return self._clouds[(row["id"], event)]
         raise InputsError(f"{self.folder}: row {row['id']} carries no point cloud for event {event} (shards of "
                           "export version < 4, or a split sampled without queries.pointcloud)")  # fmt: skip
 
