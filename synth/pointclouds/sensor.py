@@ -170,15 +170,12 @@ def capture(meshes: list[Mesh], sensor: DepthSensor, seed: int, room: tuple[np.n
     rows, cols = sensor.grid
     n_pix = rows * cols
     dirs = pixel_directions(sensor)
-    if room is not None:
-        best_r = box_ranges(dirs, np.asarray(room[0], np.float64), np.asarray(room[1], np.float64))
-    else:
-        best_r = np.full(n_pix, np.inf)
+    seen = slice(None)  # the pixels whose walls matter: all, or (with ``only``) those the object can cover
     if only is not None:
         wanted = [m for m in meshes if m.object_id == only]
         if wanted:
             axis, half = _cone(wanted[0].vertices)
-            margin = 2.0 * math.radians(sensor.resolution_deg)
+            margin = 2.0 * math.radians(sensor.resolution_deg)  # a sample and its pixel's centre: within this
 
             def reaches(m: Mesh) -> bool:
                 other_axis, other_half = _cone(m.vertices)
@@ -186,8 +183,12 @@ def capture(meshes: list[Mesh], sensor: DepthSensor, seed: int, room: tuple[np.n
                 return m.object_id == only or gap <= half + other_half + margin
 
             meshes = [m for m in meshes if reaches(m)]
+            seen = np.flatnonzero(dirs @ axis >= math.cos(min(math.pi, half + margin)))
         else:
-            meshes = []
+            meshes, seen = [], np.zeros(0, dtype=np.int64)
+    best_r = np.full(n_pix, np.inf)
+    if room is not None:
+        best_r[seen] = box_ranges(dirs[seen], np.asarray(room[0], np.float64), np.asarray(room[1], np.float64))
     parts, part_ids = [np.zeros((0, 3))], [np.zeros(0, np.int16)]
     for mesh in meshes:
         pts = _mesh_samples(mesh, sensor, np.random.default_rng(np.random.SeedSequence([int(seed), 1, mesh.object_id])))
@@ -199,8 +200,8 @@ def capture(meshes: list[Mesh], sensor: DepthSensor, seed: int, room: tuple[np.n
     np.minimum.at(best_r, pix, r)  # the depth buffer: each pixel's nearest surface
     win = np.flatnonzero(r == best_r[pix])
     win = win[np.unique(pix[win], return_index=True)[1]]  # one sample per pixel (the first, should two tie)
-    point = dirs * best_r[:, None]
-    point[pix[win]] = pts[win]
+    sample_of = np.full(n_pix, -1, dtype=np.int64)  # the winning sample of each pixel an object covers
+    sample_of[pix[win]] = win
     obj = np.full(n_pix, ROOM_ID, dtype=np.int16)
     obj[pix[win]] = ids[win]
     noise_rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0]))
@@ -210,5 +211,8 @@ def capture(meshes: list[Mesh], sensor: DepthSensor, seed: int, room: tuple[np.n
         hit &= obj == only
     hit = np.flatnonzero(hit)
     rng_ = best_r[hit]
+    on_object = sample_of[hit] >= 0
+    point = dirs[hit] * rng_[:, None]  # a wall: the pixel's centre ray at its range; an object: its sample
+    point[on_object] = pts[sample_of[hit][on_object]]
     noisy = np.maximum(rng_ + noise[hit] * (sensor.noise_m[0] + sensor.noise_m[1] * rng_**2), 1e-3)
-    return Capture((point[hit] * (noisy / rng_)[:, None]).astype(np.float32), obj[hit])
+    return Capture((point * (noisy / rng_)[:, None]).astype(np.float32), obj[hit])
