@@ -11,7 +11,6 @@ so that its anchor point (centre of its footprint, at ``anchor`` × its height) 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,17 +18,6 @@ from foabench.synth.banks.format import Bank, MeshRecord, RirRecord
 from foabench.synth.foa import unit_vector
 from foabench.synth.meshes.mesh_io import read_mesh
 from foabench.synth.pointclouds.sensor import Capture, DepthSensor, Mesh, capture, face_areas
-
-
-@dataclass(frozen=True)
-class PlacedObject:
-    """A mesh placed in the microphone frame for event ``index``."""
-
-    index: int
-    vertices: np.ndarray
-    faces: np.ndarray
-    areas: np.ndarray
-    size_m: tuple[float, float, float]
 
 
 class MeshCache:
@@ -71,8 +59,8 @@ def room_box(rir: RirRecord | None) -> tuple[np.ndarray, np.ndarray] | None:
     return -mic, np.asarray(rir.room_dim, dtype=np.float64) - mic
 
 
-def placed_objects(events: list[dict], mesh_bank, cache: MeshCache) -> list[PlacedObject]:
-    """Every event with a recorded mesh, placed (``mesh_bank(name) -> Bank``)."""
+def placed_objects(events: list[dict], mesh_bank, cache: MeshCache) -> list[Mesh]:
+    """Every event with a recorded mesh, placed, its object id the event's index (``mesh_bank(name) -> Bank``)."""
     out = []
     for k, ev in enumerate(events):
         obj = ev.get("object") or {}
@@ -81,7 +69,7 @@ def placed_objects(events: list[dict], mesh_bank, cache: MeshCache) -> list[Plac
             continue
         vertices, faces, areas, record = cache.get(mesh_bank(ref["bank"]), ref)
         moved = place(vertices, record, ev["azimuth"], ev["elevation"], ev["distance"], obj.get("yaw_deg", 0.0))
-        out.append(PlacedObject(k, moved, faces, areas, tuple(record.size_m)))
+        out.append(Mesh(moved, faces, k, areas))
     return out
 
 
@@ -89,5 +77,4 @@ def capture_scene(events: list[dict], room: tuple[np.ndarray, np.ndarray] | None
                   mesh_bank, cache: MeshCache, only: int | None = None) -> Capture:  # fmt: skip
     """The whole-scene capture of a row's events (object id = event index, room surfaces ``ROOM_ID``), or with
     ``only`` just the points of that event's object (the same points, found faster)."""
-    objects = placed_objects(events, mesh_bank, cache)
-    return capture([Mesh(o.vertices, o.faces, o.index, o.areas) for o in objects], sensor, seed, room, only)
+    return capture(placed_objects(events, mesh_bank, cache), sensor, seed, room, only)
