@@ -79,6 +79,7 @@ class RenderedInputs(EvalInputs):
         from foabench.synth.scenes.render import Renderer
 
         self._renderer = Renderer(self.bank_set) if self.bank_set is not None else None
+        self._capture_of: tuple[str | None, object] = (None, None)  # the last row's depth capture, by row id
 
     def mixture(self, row: dict, reference: str) -> tuple[np.ndarray, list[np.ndarray]]:
         rendered = self._renderer.render(row)
@@ -96,7 +97,7 @@ class RenderedInputs(EvalInputs):
 
         if "capture" not in row:
             raise InputsError(f"row {row['id']} has no point clouds (sample the split with queries.pointcloud)")
-        if getattr(self, "_capture_of", (None, None))[0] != row["id"]:  # one capture per row, for all its targets
+        if self._capture_of[0] != row["id"]:  # one capture per row, for all its targets
             self._capture_of = (row["id"], scene_capture(row, self.bank_set))
         return self._capture_of[1].of(event)
 
