@@ -27,10 +27,18 @@ from torch.utils.data import DataLoader
 
 from foabench import synth
 from foabench.benchmark.model_registry import LOSSES, MODELS
-from foabench.benchmark.train_data import DynamicMixDataset, ManifestDataset, StreamSampler, build_query_table
+from foabench.benchmark.train_data import (
+    DynamicMixDataset,
+    ManifestDataset,
+    StreamSampler,
+    build_query_table,
+    gathered_batch,
+    mix_gathered,
+)
 from foabench.synth.audio_io import atomic_write_text
 from foabench.synth.banks.bank_set import BankSet
 from foabench.synth.scenes.manifest import read_manifest
+from foabench.synth.scenes.render_torch import DeviceMixer
 from foabench.synth.scenes.sampler import SceneStream
 from foabench.synth.scenes.spec import load_spec
 
@@ -69,6 +77,11 @@ class TrainSettings:
     threads: int = 0  # torch intra-op threads in the training process; 0: the machine's cores
     compile: bool = False  # torch.compile the transformer blocks (BSAST) or the whole model (compile_blocks)
     max_minutes: float = 0.0  # stop (with a checkpoint and a validation) after this much training; 0: no limit
+    mix_on: str = "workers"  # workers: render in the DataLoader workers (numpy); device: mix on the training device
+
+
+#: where training mixes its scenes (TrainSettings.mix_on)
+MIX_ON = ("workers", "device")
 
 
 def make_model(name: str, config: str, overrides: dict, query_dim: int) -> torch.nn.Module:
@@ -173,6 +186,8 @@ def train(settings: TrainSettings, resume: bool = False, progress: bool = True, 
                       ("log_every", 1), ("warmup", 0)):  # fmt: skip
         if getattr(settings, name) < low:
             raise ValueError(f"{name} must be at least {low}, got {getattr(settings, name)}")
+    if settings.mix_on not in MIX_ON:
+        raise ValueError(f"mix_on must be one of {', '.join(MIX_ON)}, not {settings.mix_on!r}")
     rank, world, device = _distributed()
     torch.set_num_threads(settings.threads or os.cpu_count() or 1)
     torch.manual_seed(settings.seed)
@@ -221,7 +236,10 @@ def train(settings: TrainSettings, resume: bool = False, progress: bool = True, 
         compile_blocks(core)
     condition = getattr(core.config, "condition", "embedding")
     cloud_points = int(getattr(core.config, "cloud_points", 256))
-    data = DynamicMixDataset(stream, settings.banks, table, n_channels, settings.query_recipe, condition, cloud_points)
+    on_device = settings.mix_on == "device"
+    data = DynamicMixDataset(stream, settings.banks, table, n_channels, settings.query_recipe, condition, cloud_points,
+                             gather_only=on_device)  # fmt: skip
+    mixer = DeviceMixer(device) if on_device else None
     remaining = settings.steps - start
     loader = DataLoader(
         data,
@@ -230,6 +248,7 @@ def train(settings: TrainSettings, resume: bool = False, progress: bool = True, 
         num_workers=settings.workers,
         persistent_workers=False,
         prefetch_factor=4 if settings.workers > 0 else None,
+        collate_fn=gathered_batch if on_device else None,
     )
     val_set = (
         ManifestDataset(val_rows, settings.banks, table, n_channels, condition, cloud_points) if val_rows else None
@@ -243,6 +262,8 @@ def train(settings: TrainSettings, resume: bool = False, progress: bool = True, 
     model.train()
     step = logged_step = start
     for mixture, target, query, render_s in loader:
+        if mixer is not None:  # mixture and target are the gathered scenes and the targets' indices
+            mixture, target = mix_gathered(mixer, mixture, target, n_channels)
         lr = lr_at(step, settings)
         for group in opt.param_groups:
             group["lr"] = lr

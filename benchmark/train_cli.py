@@ -55,7 +55,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         workers=args.workers, val_every=args.val_every, ckpt_every=args.ckpt_every, log_every=args.log_every,
         encoder=args.encoder, cache=args.cache,
         query_recipe=json.loads(args.query_recipe) if args.query_recipe else {}, threads=args.threads,
-        compile=args.compile, max_minutes=args.max_minutes,
+        compile=args.compile, max_minutes=args.max_minutes, mix_on=args.mix_on,
     )  # fmt: skip
     metrics = train(settings, resume=args.resume, progress=not args.no_progress)
     if metrics:
@@ -110,6 +110,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=non_negative_int,
         default=2,
         help="DataLoader workers rendering scenes (0: in the main process)",
+    )
+    p.add_argument(
+        "--mix-on",
+        choices=("workers", "device"),
+        default="workers",
+        help="workers: the DataLoader workers render each scene (numpy, bit-exact); device: they only gather the "
+        "scenes' inputs and each batch is mixed on the training device (a GPU: see bench_render_torch)",
     )
     p.add_argument("--val-every", type=positive_int, default=200, help="validate every N steps")
     p.add_argument("--ckpt-every", type=positive_int, default=200, help="checkpoint every N steps")

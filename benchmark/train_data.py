@@ -22,9 +22,11 @@ from foabench.synth.banks.bank_set import BankSet
 from foabench.synth.pointclouds.fixed_size import fixed_size_cloud
 from foabench.synth.queries.pseudo import apply_recipe
 from foabench.synth.scenes.manifest import audio_query_ref
+from foabench.synth.scenes.mix import SceneInputs
 from foabench.synth.scenes.pointcloud_query import scene_capture
 from foabench.synth.scenes.region_query import region_vector
 from foabench.synth.scenes.render import Renderer
+from foabench.synth.scenes.render_torch import DeviceMixer
 from foabench.synth.scenes.sampler import SceneStream
 
 
@@ -114,11 +116,14 @@ def trained_target(stream: SceneStream, index: int) -> tuple[dict, int]:
 class DynamicMixDataset(Dataset):
     """Item ``i``: ``(mixture (C, L), target direct (L,), query (dim,), render seconds)`` of scene ``i``.
 
-    Only the trained target's ``direct`` reference is read, so the renderer never builds ``dry`` or ``wet``."""
+    Only the trained target's ``direct`` reference is read, so the renderer never builds ``dry`` or ``wet``. With
+    ``gather_only`` the item is ``(scene inputs, target index, query, gather seconds)`` instead, batched by
+    :func:`gathered_batch` and mixed on the training device by :func:`mix_gathered` (``train --mix-on device``)."""
 
     def __init__(self, stream: SceneStream, bank_paths: list[str], table: QueryTable, n_channels: int,
                  recipe_override: dict | None = None, condition: str = "embedding",
-                 cloud_points: int = 256):  # fmt: skip
+                 cloud_points: int = 256, gather_only: bool = False):  # fmt: skip
+        self.gather_only = gather_only
         self.stream = stream
         #: what the query is made of (see :func:`condition_query`)
         self.condition, self.cloud_points = condition, cloud_points
@@ -133,7 +138,8 @@ class DynamicMixDataset(Dataset):
     def __getitem__(self, index: int):
         t0 = time.perf_counter()
         row, k = trained_target(self.stream, int(index))
-        rendered = self.holder.renderer.render(row)
+        renderer = self.holder.renderer
+        rendered = renderer.inputs(row) if self.gather_only else renderer.render(row)
         ev = [e for e in row["events"] if e["role"] == "target"][k]
         query = ev["query"]
         embedding = None
@@ -143,10 +149,27 @@ class DynamicMixDataset(Dataset):
             embedding = apply_recipe(recipe, self.table.audio_of(ev["source"]), caption)
         q = condition_query(self.condition, row, row["events"].index(ev), self.holder.renderer.banks,
                             self.cloud_points, embedding)  # fmt: skip
+        if self.gather_only:
+            return rendered, k, torch.from_numpy(np.asarray(q, np.float32)), torch.tensor(time.perf_counter() - t0)
         mixture = channels_of(rendered.mixture, self.n_channels)
         target = rendered.references[k]["direct"]
         return (torch.from_numpy(mixture), torch.from_numpy(target), torch.from_numpy(np.asarray(q, np.float32)),
                 torch.tensor(time.perf_counter() - t0))  # fmt: skip
+
+
+def gathered_batch(items: list[tuple]) -> tuple[list[SceneInputs], list[int], torch.Tensor, torch.Tensor]:
+    """The DataLoader's ``collate_fn`` for :class:`DynamicMixDataset` items made with ``gather_only``."""
+    scenes, targets, queries, seconds = zip(*items, strict=True)
+    return list(scenes), list(targets), torch.stack(queries), torch.stack(seconds)
+
+
+def mix_gathered(mixer: DeviceMixer, scenes: list[SceneInputs], targets: list[int],
+                 n_channels: int) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """``(mixtures (B, C, L), target directs (B, L))`` of a gathered batch, mixed on the mixer's device."""
+    mixed = mixer.mix(scenes, targets)
+    if n_channels not in (1, 4):
+        raise ValueError(f"separators take 4 (AmbiX) or 1 (W) channels, not {n_channels}")
+    return mixed.mixtures[:, :, :n_channels].transpose(1, 2).contiguous(), mixed.directs
 
 
 def direction_query_of(ev: dict, row_id: str) -> np.ndarray:

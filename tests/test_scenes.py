@@ -115,6 +115,17 @@ def test_rerender_is_bit_exact_across_processes_and_shards(manifests, bank_root,
     assert all(a[k] == b[k] for k in a)
     report = render_manifest(m, tmp_path / "a", [bank_root], verify=True, workers=2, progress=False)
     assert report.counts["verified"] == 12 and not report.problems
+    # a mixture rendered by another version of the mixing arithmetic: verify says so beside the differing file
+    folder = next(p for p in sorted((tmp_path / "a").iterdir()) if p.is_dir())
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["mixer"] == 2
+    wave, sr = sf.read(folder / "mixture.flac", dtype="float32")
+    sf.write(folder / "mixture.flac", wave * np.float32(0.5), sr, subtype="PCM_24")
+    meta["files"]["mixture.flac"] = render_dataset.sha256_file(folder / "mixture.flac")
+    (folder / "meta.json").write_text(json.dumps({**meta, "mixer": 1}))
+    report = render_manifest(m, tmp_path / "a", [bank_root], verify=True, workers=1, progress=False)
+    assert report.counts["mismatch"] == 1
+    assert any("mixer version 1, re-rendered with version 2" in p for p in report.problems)
 
 
 def test_rendered_events_match_the_row(manifests, bank_root):

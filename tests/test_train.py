@@ -44,11 +44,17 @@ def _settings(setup, out, **kw) -> TrainSettings:
     return TrainSettings(**{**base, **kw})
 
 
-def test_dynamic_mixing_is_the_same_for_any_worker_count(setup):
+def _stream(setup) -> tuple[SceneStream, object]:
+    """The training stream (seed 3) of the test spec and the query table of the setup's encoder."""
     root, banks, encoder, _, _ = setup
     bankset = BankSet.open([banks])
     table = build_query_table(encoder, bankset, root / "cache")
-    stream = SceneStream(parse_spec(TEST_SPEC), list(bankset.banks.values()), "train", seed=3)
+    return SceneStream(parse_spec(TEST_SPEC), list(bankset.banks.values()), "train", seed=3), table
+
+
+def test_dynamic_mixing_is_the_same_for_any_worker_count(setup):
+    banks = setup[1]
+    stream, table = _stream(setup)
     data = DynamicMixDataset(stream, [str(banks)], table, n_channels=4)
     batches = []
     for workers in (0, 2):
@@ -210,3 +216,41 @@ def test_shipped_reference_round_trip(setup, tmp_path, monkeypatch):
     assert other.hash != setup[2].hash and matching_references(other.hash) == []
     with pytest.raises(SeparatorError, match="trained with query encoder"):
         evaluate_separator(settings, progress=False)
+
+
+def test_mixing_on_the_device_gives_the_batches_the_workers_render(setup):
+    from foabench.benchmark.train_data import gathered_batch, mix_gathered
+    from foabench.synth.scenes.render_torch import DeviceMixer
+
+    banks = setup[1]
+    stream, table = _stream(setup)
+    rendered = DynamicMixDataset(stream, [str(banks)], table, n_channels=4)
+    gathered = DynamicMixDataset(stream, [str(banks)], table, n_channels=4, gather_only=True)
+    mixer = DeviceMixer("cpu")
+    loaded = [mix_gathered(mixer, scenes, targets, 4)[0] for scenes, targets, _, _ in DataLoader(
+        gathered, batch_size=2, sampler=StreamSampler(0, 2), num_workers=2, collate_fn=gathered_batch)]  # fmt: skip
+    assert torch.equal(loaded[0][1], mix_gathered(mixer, *gathered_batch([gathered[0], gathered[1]])[:2], 4)[0][1])
+    for channels in (4, 1):
+        rendered.n_channels = channels
+        for indices in ([0, 1, 2], [5, 9]):
+            scenes, targets, queries, _ = gathered_batch([gathered[i] for i in indices])
+            mixtures, directs = mix_gathered(mixer, scenes, targets, channels)
+            assert mixtures.shape == (len(indices), channels, 24000) and directs.shape == (len(indices), 24000)
+            for j, i in enumerate(indices):
+                mixture, target, query, _ = rendered[i]
+                assert torch.equal(query, queries[j])
+                assert float((mixtures[j] - mixture).abs().max()) < 2e-5 * float(mixture.abs().max())
+                assert float((directs[j] - target).abs().max()) < 2e-5 * float(target.abs().max()) + 1e-9
+
+
+def test_training_with_device_mixing_follows_the_worker_run(setup, tmp_path):
+    train(_settings(setup, tmp_path / "workers"), progress=False)
+    train(_settings(setup, tmp_path / "device", mix_on="device"), progress=False)
+    loss = {d: [r["loss"] for r in map(json.loads, (tmp_path / d / "metrics.jsonl").open()) if "loss" in r]
+            for d in ("workers", "device")}  # fmt: skip
+    assert len(loss["device"]) == 4
+    np.testing.assert_allclose(loss["device"], loss["workers"], rtol=1e-3, atol=1e-3)
+    config = json.loads((tmp_path / "device" / "config.json").read_text())
+    assert config["settings"]["mix_on"] == "device"
+    with pytest.raises(ValueError, match="mix_on must be one of"):
+        train(_settings(setup, tmp_path / "bad", mix_on="gpu"), progress=False)

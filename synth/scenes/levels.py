@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -49,3 +50,14 @@ def clip_gain(peaks: list[float]) -> float:
     """One global gain (<= 1) that keeps every peak at or below ``PEAK_CEILING``."""
     peak = max(peaks, default=0.0)
     return 1.0 if peak <= PEAK_CEILING else PEAK_CEILING / peak
+
+
+def clip_gain_bounded(peaks: list[float], bounded: Iterable[tuple[float, Callable[[], float]]]) -> float:
+    """:func:`clip_gain` over ``peaks`` and over peaks known first by an upper bound: each ``(bound, exact)``
+    pair's ``exact()`` is called only when the bound exceeds both the ceiling and every peak known so far, so
+    the gain equals :func:`clip_gain` over every exact peak without computing the ones that cannot matter."""
+    known = list(peaks)
+    for bound, exact in bounded:
+        if bound > max(PEAK_CEILING, *known):
+            known.append(exact())
+    return clip_gain(known)

@@ -171,8 +171,13 @@ def _store(row: dict, out: Path, verify: bool, files: dict[str, bytes], metadata
         meta_path = folder / META_NAME
         if not meta_path.is_file():
             return row["id"], "mismatch", [f"{folder}: not rendered (no {META_NAME})"]
-        stored = json.loads(meta_path.read_text()).get("files", {})
+        stored_meta = json.loads(meta_path.read_text())
+        stored = stored_meta.get("files", {})
         problems = [f"{folder / n}: re-render differs" for n in sorted(hashes) if stored.get(n) != hashes[n]]
+        if problems and stored_meta.get("mixer", 1) != metadata.get("mixer"):
+            problems.insert(0, f"{folder}: rendered with mixer version {stored_meta.get('mixer', 1)}, re-rendered with "
+                               f"version {metadata.get('mixer')} (the arithmetic changed, so the bytes differ within "
+                               "float32 rounding); render it again with this foabench to verify it")  # fmt: skip
         problems += [f"{folder / n}: file differs from meta.json" for n in sorted(stored) if (folder / n).is_file()
                      and sha256_file(folder / n) != stored[n]]  # fmt: skip
         return row["id"], ("mismatch" if problems else "verified"), problems
