@@ -6,7 +6,8 @@ timed: the numpy path (:func:`~foabench.synth.scenes.mix.mix_scene`, one core, c
 chosen target's ``direct``: what a training step reads) scene by scene, and
 :class:`~foabench.synth.scenes.render_torch.DeviceMixer` on ``--device`` for batches of each size (the scenes
 repeated to fill them; a warm-up first, which also leaves the RIRs and noise clips on the device as in a
-training run over one bank; the fastest of ``--passes``; excerpts uploaded inside the timing). Printed:
+training run over one bank, unless ``--upload-all``; the fastest of ``--passes``; excerpts uploaded inside the
+timing). Printed:
 mixtures per second and seconds of audio mixed per second for each path, and the largest difference between the
 two paths' mixtures and directs relative to their peaks.
 
@@ -100,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--batch", type=int, nargs="+", default=[16, 64, 256], help="scenes per device batch")
     ap.add_argument("--passes", type=int, default=3, help="timed passes; the fastest is reported")
+    ap.add_argument(
+        "--upload-all",
+        action="store_true",
+        help="upload every RIR and noise clip with every batch (a bank too large to stay on the device)",
+    )
     ap.add_argument("--save-inputs", help="write the gathered inputs here and stop")
     args = ap.parse_args(argv)
 
@@ -129,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     for size in args.batch:
         batch = [scenes[i % len(scenes)] for i in range(size)]
         choices = [_choice(s) for s in batch]
-        mixer = DeviceMixer(device)  # RIRs and noise clips stay on the device after the warm-up
+        mixer = DeviceMixer(device, cache_mb=0 if args.upload_all else 4096)  # resident RIRs and noise, or not
         mixer.mix(batch, choices)  # warm-up: kernels, plans, allocator
         _sync(device)
         best = float("inf")
@@ -144,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             got_mixture, got_direct = out.mixtures[b].cpu().numpy(), out.directs[b].cpu().numpy()
             worst = max(worst, float(np.abs(got_mixture - mixture).max() / np.abs(mixture).max()),
                         float(np.abs(got_direct - direct).max() / max(np.abs(direct).max(), 1e-12)))  # fmt: skip
-        label = f"torch {device.type}, batch {size}"
+        label = f"torch {device.type}, batch {size}" + (", uploads all" if args.upload_all else "")
         print(f"{label:<34} {size / best:>11.1f} {size * seconds / best:>10.1f} {worst:>18.2e}")
         del out
         if device.type == "cuda":
