@@ -177,7 +177,8 @@ def _store(row: dict, out: Path, verify: bool, files: dict[str, bytes], metadata
         if problems and stored_meta.get("mixer", 1) != metadata.get("mixer"):
             problems.insert(0, f"{folder}: rendered with mixer version {stored_meta.get('mixer', 1)}, re-rendered with "
                                f"version {metadata.get('mixer')} (the arithmetic changed, so the bytes differ within "
-                               "float32 rounding); render it again with this foabench to verify it")  # fmt: skip
+                               "float32 rounding): delete the folder and render again to verify it with this "
+                               "foabench")  # fmt: skip
         problems += [f"{folder / n}: file differs from meta.json" for n in sorted(stored) if (folder / n).is_file()
                      and sha256_file(folder / n) != stored[n]]  # fmt: skip
         return row["id"], ("mismatch" if problems else "verified"), problems
