@@ -39,14 +39,11 @@ from scipy.signal import fftconvolve  # noqa: E402
 
 from foabench.synth.banks.bank_set import BankSet  # noqa: E402
 from foabench.synth.scenes.levels import gain_for_level, rms  # noqa: E402
+from foabench.synth.scenes.mix import level_reference  # noqa: E402
 from foabench.synth.scenes.render import REFERENCES, Renderer  # noqa: E402
 from foabench.synth.scenes.render_split import encoded_files  # noqa: E402
 from foabench.synth.scenes.sampler import sample_manifest  # noqa: E402
 from foabench.synth.scenes.spec import load_spec  # noqa: E402
-
-
-def _level(row: dict) -> float:
-    return row["noise"]["level_dbfs"] if row["noise"] else float(row.get("reference_dbfs", -30.0))
 
 
 def _background(renderer: Renderer, row: dict, dtype: type) -> np.ndarray:
@@ -67,7 +64,7 @@ def straightforward(renderer: Renderer, row: dict) -> np.ndarray:
     for ev in row["events"]:
         x = renderer.audio(ev["source"], 1)[ev["source_offset"] : ev["source_offset"] + ev["length"]]
         y = fftconvolve(x, renderer.audio(ev["rir"], 4), axes=0)[: n - ev["onset"]]
-        y *= np.float32(gain_for_level(rms(y[: ev["length"], 0]), _level(row) + ev["snr_db"]))
+        y *= np.float32(gain_for_level(rms(y[: ev["length"], 0]), level_reference(row) + ev["snr_db"]))
         mixture[ev["onset"] : ev["onset"] + len(y)] += y
     return mixture
 
@@ -79,7 +76,7 @@ def spatialscaper_like(renderer: Renderer, rirs64: dict, row: dict) -> np.ndarra
     for ev in row["events"]:
         x = renderer.audio(ev["source"], 1)[ev["source_offset"] : ev["source_offset"] + ev["length"]]
         y = fftconvolve(x, rirs64[ev["rir"]["path"]], mode="full", axes=0)[: len(x)][: n - ev["onset"]]
-        y *= gain_for_level(rms(y[:, 0]), _level(row) + ev["snr_db"])
+        y *= gain_for_level(rms(y[:, 0]), level_reference(row) + ev["snr_db"])
         mixture[ev["onset"] : ev["onset"] + len(y)] += y
     return mixture
 

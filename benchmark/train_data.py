@@ -69,11 +69,13 @@ def build_query_table(encoder, banks: BankSet, cache_root, texts: list[str] | No
 
 def channels_of(mixture: np.ndarray, n_channels: int) -> np.ndarray:
     """``(frames, 4)`` AmbiX -> ``(n_channels, frames)``: all four, or W alone for a mono model."""
-    if n_channels == 4:
-        return np.ascontiguousarray(mixture.T)
-    if n_channels == 1:
-        return np.ascontiguousarray(mixture[:, :1].T)
-    raise ValueError(f"separators take 4 (AmbiX) or 1 (W) channels, not {n_channels}")
+    return np.ascontiguousarray(mixture[:, : _checked_channels(n_channels)].T)
+
+
+def _checked_channels(n_channels: int) -> int:
+    if n_channels not in (1, 4):
+        raise ValueError(f"separators take 4 (AmbiX) or 1 (W) channels, not {n_channels}")
+    return n_channels
 
 
 class _RendererHolder:
@@ -147,8 +149,8 @@ class DynamicMixDataset(Dataset):
             caption = self.table.text.get(query["text"]) if query.get("text_source") == "caption" else None
             recipe = {**query["recipe"], **self.recipe_override, "seed": query["recipe"]["seed"]}
             embedding = apply_recipe(recipe, self.table.audio_of(ev["source"]), caption)
-        q = condition_query(self.condition, row, row["events"].index(ev), self.holder.renderer.banks,
-                            self.cloud_points, embedding)  # fmt: skip
+        q = condition_query(self.condition, row, row["events"].index(ev), renderer.banks, self.cloud_points,
+                            embedding)  # fmt: skip
         if self.gather_only:
             return rendered, k, torch.from_numpy(np.asarray(q, np.float32)), torch.tensor(time.perf_counter() - t0)
         mixture = channels_of(rendered.mixture, self.n_channels)
@@ -167,9 +169,7 @@ def mix_gathered(mixer: DeviceMixer, scenes: list[SceneInputs], targets: list[in
                  n_channels: int) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
     """``(mixtures (B, C, L), target directs (B, L))`` of a gathered batch, mixed on the mixer's device."""
     mixed = mixer.mix(scenes, targets)
-    if n_channels not in (1, 4):
-        raise ValueError(f"separators take 4 (AmbiX) or 1 (W) channels, not {n_channels}")
-    return mixed.mixtures[:, :, :n_channels].transpose(1, 2).contiguous(), mixed.directs
+    return mixed.mixtures[:, :, : _checked_channels(n_channels)].transpose(1, 2).contiguous(), mixed.directs
 
 
 def direction_query_of(ev: dict, row_id: str) -> np.ndarray:

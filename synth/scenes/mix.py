@@ -111,6 +111,12 @@ def direct_window(direct: int, length: int, sample_rate: int) -> slice:
     return slice(lo, min(length, direct + round(DIRECT_AFTER_S * sample_rate) + 1))
 
 
+def level_reference(row: dict) -> float:
+    """The level (dBFS) a row's events' ``snr_db`` refers to: its noise level, or ``reference_dbfs`` without
+    noise (see :mod:`foabench.synth.scenes.levels`)."""
+    return float(row["noise"]["level_dbfs"]) if row["noise"] else float(row.get("reference_dbfs", -30.0))
+
+
 def noise_pieces(offset: int, clip_frames: int, n: int) -> list[tuple[int, int, int]]:
     """``(start, stop, at)``: the clip from ``offset``, looped to fill ``n`` frames."""
     pieces, start, at = [], offset % clip_frames, 0
@@ -189,7 +195,7 @@ def _noise(inputs: SceneInputs, cache: ArrayCache) -> tuple[np.ndarray | None, f
     row, clip = inputs.row, inputs.noise
     n = row["num_frames"]
     if row["noise"] is None:
-        return None, float(row.get("reference_dbfs", -30.0)), None
+        return None, level_reference(row), None
     pieces = noise_pieces(row["noise"]["offset"], len(clip), n)
 
     def cumulative() -> np.ndarray:
@@ -204,7 +210,7 @@ def _noise(inputs: SceneInputs, cache: ArrayCache) -> tuple[np.ndarray | None, f
     looped = np.empty((n, 4), dtype=np.float32)
     for a, b, at in pieces:
         np.multiply(clip[a:b], np.float32(gain), out=looped[at : at + b - a])
-    return looped, float(row["noise"]["level_dbfs"]), {"gain_db": round(gain_to_db(gain), 6)}
+    return looped, level_reference(row), {"gain_db": round(gain_to_db(gain), 6)}
 
 
 def _direct(inputs: SceneInputs, k: int, span: int, cache: ArrayCache) -> tuple[_Part, float]:

@@ -19,7 +19,7 @@ import torch
 
 from foabench.synth.scenes.convolve import fft_size
 from foabench.synth.scenes.levels import PEAK_CEILING, SILENCE_RMS
-from foabench.synth.scenes.mix import SceneInputs, direct_window
+from foabench.synth.scenes.mix import SceneInputs, direct_window, level_reference
 
 
 @dataclass
@@ -119,8 +119,7 @@ class DeviceMixer:
         def tensor(values, dtype=torch.int64) -> torch.Tensor:
             return torch.tensor(values, dtype=dtype, device=dev)
 
-        level_ref = tensor([float(r["noise"]["level_dbfs"]) if r["noise"] else float(r.get("reference_dbfs", -30.0))
-                            for r in rows], torch.float64)  # fmt: skip
+        level_ref = tensor([level_reference(r) for r in rows], torch.float64)
         mixtures = self._noise_of(scenes, level_ref, n)
         if not events:
             return DeviceMixtures(mixtures, torch.zeros((len(rows), n), device=dev), torch.ones(len(rows), device=dev),
