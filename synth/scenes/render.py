@@ -46,7 +46,7 @@ class Renderer:
         self._spectra = LRUCache(cache_mb << 19)
 
     def reset_spectra(self) -> None:
-        """Forget cached RIR spectra (benchmarks start every pass cold)."""
+        """Forget cached RIR spectra, direct-window filters and noise energies (benchmarks start every pass cold)."""
         self._spectra = LRUCache(self._spectra.max_bytes)
 
     def audio(self, ref: dict, channels: int) -> np.ndarray:
